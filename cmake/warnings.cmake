@@ -1,0 +1,5 @@
+# Project-internal targets (tests, examples, benchmarks) build with warnings as errors.
+add_library(resilience_warnings INTERFACE)
+target_compile_options(resilience_warnings INTERFACE -Wall -Wextra -Wpedantic -Werror
+  # g++ 12 warns falsely about coroutine frames and std::expected internals.
+  -Wno-mismatched-new-delete -Wno-maybe-uninitialized)
