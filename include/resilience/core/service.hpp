@@ -26,6 +26,14 @@ struct awaitable_expected_traits<asio::awaitable<std::expected<Response, Error>,
   using error_type = Error;
 };
 
+// The value an awaitable produces.
+template <class T>
+struct awaitable_value;
+template <class T, class Executor>
+struct awaitable_value<asio::awaitable<T, Executor>> {
+  using type = T;
+};
+
 template <class F>
 struct member_call_traits;
 

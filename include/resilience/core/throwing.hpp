@@ -8,15 +8,6 @@
 
 namespace resilience {
 
-namespace detail {
-template <class T>
-struct awaitable_value;
-template <class T, class Executor>
-struct awaitable_value<asio::awaitable<T, Executor>> {
-  using type = T;
-};
-}  // namespace detail
-
 /// A service made from a callable `Request -> asio::awaitable<Response>` that reports failure by
 /// throwing. Each exception becomes an error through `to_error(std::exception_ptr)`.
 ///

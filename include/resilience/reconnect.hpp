@@ -1,0 +1,9 @@
+#pragma once
+// The reconnect middleware.
+#include <resilience/reconnect/classifier.hpp>
+#include <resilience/reconnect/config.hpp>
+#include <resilience/reconnect/error.hpp>
+#include <resilience/reconnect/events.hpp>
+#include <resilience/reconnect/layer.hpp>
+#include <resilience/reconnect/service.hpp>
+#include <resilience/reconnect/state.hpp>

@@ -1,0 +1,491 @@
+#pragma once
+// The state every copy of a reconnecting service shares: the connection slot and its generation,
+// the episode loop, the waiting callers. The loop runs on its own strand, independent of any
+// caller; callers only read the slot, report a broken generation, or wait.
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/parallel_group.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/this_coro.hpp>
+
+#include <resilience/backoff/random.hpp>
+#include <resilience/core/error.hpp>
+#include <resilience/core/service.hpp>
+#include <resilience/reconnect/config.hpp>
+#include <resilience/reconnect/detail/episode.hpp>
+#include <resilience/reconnect/detail/waiter_list.hpp>
+#include <resilience/reconnect/error.hpp>
+#include <resilience/reconnect/events.hpp>
+#include <resilience/reconnect/state.hpp>
+
+namespace resilience::reconnect::detail {
+
+/// What a connector's `connect()` yields.
+template <class Connector>
+using connect_result_of = typename resilience::detail::awaitable_value<
+    decltype(std::declval<Connector&>().connect())>::type;
+
+/// Why an episode ended without a connection, as told to every caller that waited for it.
+template <class ConnectError>
+struct episode_failure {
+  errc kind;
+  std::uint32_t attempts;
+  std::optional<ConnectError> connect_error;
+  std::error_code library_error;
+
+  static episode_failure of(errc kind) { return {kind, 0, std::nullopt, {}}; }
+};
+
+template <class Connector, class Timing>
+class shared_state : public std::enable_shared_from_this<shared_state<Connector, Timing>> {
+ public:
+  using connection_type = typename connect_result_of<Connector>::value_type;
+  using connect_error_type = typename connect_result_of<Connector>::error_type;
+  using request_type = request_type_of<connection_type>;
+  using response_type = response_type_of<connection_type>;
+  using service_error_type = error_type_of<connection_type>;
+  using error_type = reconnect::error<connect_error_type, service_error_type>;
+  using clock = typename Timing::clock;
+  using timer = typename Timing::timer;
+  using failure = episode_failure<connect_error_type>;
+  /// Told to a waiter: nothing = look at the slot again; a failure = the episode it joined failed.
+  using wait_answer = std::optional<failure>;
+
+  /// The callables a layer hands over, type-erased once the types are known. None is called on
+  /// the happy path, except `replay` when the connection takes its request by value.
+  struct hooks {
+    std::function<bool(const request_type&)> replay;  // empty: config.retry_on_reconnect decides
+    std::function<bool(const service_error_type&)> is_connection_error;
+    std::function<asio::awaitable<std::expected<void, connect_error_type>>(connection_type&)> on_connect;
+    listener<connect_error_type> on_event;
+  };
+
+  /// A connection borrowed for one call, and the generation it belongs to.
+  struct lease {
+    std::shared_ptr<connection_type> connection;
+    std::uint64_t generation = 0;
+  };
+
+  shared_state(asio::any_io_executor executor, Connector connector, config cfg, hooks h)
+      : executor_(std::move(executor)),
+        strand_(asio::make_strand(executor_)),
+        connector_(std::move(connector)),
+        config_(std::move(cfg)),
+        hooks_(std::move(h)),
+        rng_(config_.random_seed ? backoff::random_source(*config_.random_seed)
+                                 : backoff::random_source::from_entropy()),
+        backoff_timer_(strand_),
+        attempt_timer_(strand_) {}
+
+  // ---- used by callers -------------------------------------------------------------------
+
+  /// The current connection, if one is up. The happy path: one uncontended lock, one refcount.
+  lease acquire() {
+    std::lock_guard lock(mutex);
+    return {connection_, generation_};
+  }
+
+  bool is_connection_error(const service_error_type& e) const { return hooks_.is_connection_error(e); }
+
+  bool replay_permitted(const request_type& r) const {
+    return config_.max_replays > 0 && (hooks_.replay ? hooks_.replay(r) : config_.retry_on_reconnect);
+  }
+
+  const config& settings() const noexcept { return config_; }
+
+  /// A call saw generation `g` fail with a broken-connection error. The first report of a
+  /// generation takes the connection out of service and starts the episode; later reports of
+  /// the same generation (or an older one) join it and change nothing.
+  void report_broken(std::uint64_t g) {
+    pending p;
+    {
+      std::lock_guard lock(mutex);
+      if (closed_ || g != generation_ || !connection_) return;
+      connection_.reset();
+      if (config_.policy.gives_up_immediately()) {
+        set_state_locked(connection_state::disconnected, p);
+      } else {
+        start_episode_locked(episode_start::after_loss, p);
+      }
+    }
+    flush(std::move(p));
+  }
+
+  /// Waits until a connection is up (returns nothing: acquire again) or the wait fails.
+  asio::awaitable<std::expected<void, error_type>> await_connection(request_fate fate,
+                                                                   std::optional<typename clock::time_point>& deadline) {
+    auto ticket = join_episode();
+    if (!ticket) co_return std::unexpected(to_error(ticket.error(), fate));
+    if (config_.connection_wait_timeout == std::chrono::nanoseconds::zero())
+      co_return std::unexpected(error_type::of_kind(errc::not_connected, fate));
+    if (*ticket == no_wait_needed) co_return std::expected<void, error_type>();
+
+    auto self = this->shared_from_this();
+    const std::uint64_t joined = *ticket;
+    auto ready = [this, joined]() -> std::optional<wait_answer> {
+      if (closed_) return wait_answer(failure::of(errc::closed));
+      if (connection_ || episode_id_ != joined) return last_outcome_locked(joined);
+      return std::nullopt;
+    };
+
+    std::error_code ec;
+    wait_answer answer;
+    if (config_.connection_wait_timeout == wait_forever) {
+      std::tie(ec, answer) = co_await detail::async_wait(self, &shared_state::connection_waiters, ready,
+                                                         asio::as_tuple(asio::use_awaitable));
+    } else {
+      if (!deadline) deadline = clock::now() + config_.connection_wait_timeout;
+      timer deadline_timer(co_await asio::this_coro::executor, *deadline);
+      auto [order, wait_ec, wait_value, timer_ec] =
+          co_await asio::experimental::make_parallel_group(
+              detail::async_wait(self, &shared_state::connection_waiters, ready, asio::deferred),
+              deadline_timer.async_wait(asio::deferred))
+              .async_wait(asio::experimental::wait_for_one(), asio::use_awaitable);
+      if (order[0] == 1) {
+        co_return std::unexpected(
+            error_type::of_kind(timer_ec ? errc::cancelled : errc::connection_wait_timeout, fate));
+      }
+      ec = wait_ec;
+      answer = std::move(wait_value);
+    }
+    if (ec) co_return std::unexpected(error_type::of_kind(errc::cancelled, fate));
+    if (answer) co_return std::unexpected(to_error(*answer, fate));
+    co_return std::expected<void, error_type>();
+  }
+
+  // ---- control and observation -------------------------------------------------------------
+
+  void close() {
+    pending p;
+    {
+      std::lock_guard lock(mutex);
+      if (closed_) return;
+      closed_ = true;
+      connection_.reset();
+      set_state_locked(connection_state::closed, p);
+      p.answer = failure::of(errc::closed);
+      p.connection_waiters = connection_waiters.take_all();
+    }
+    flush(std::move(p));
+    // Timers belong to the strand; the loop sees `closed_` when its wait or attempt ends.
+    asio::post(strand_, [self = this->shared_from_this()] {
+      self->backoff_timer_.cancel();
+      self->attempt_timer_.cancel();
+    });
+  }
+
+  void reconnect_now() {
+    asio::post(strand_, [self = this->shared_from_this()] { self->reconnect_now_on_strand(); });
+  }
+
+  connection_state state() const noexcept { return state_.load(std::memory_order_acquire); }
+  std::uint64_t generation() const {
+    std::lock_guard lock(mutex);
+    return generation_;
+  }
+  std::uint32_t current_attempt() const noexcept { return attempt_.load(std::memory_order_relaxed); }
+  std::uint64_t connector_calls() const noexcept { return connector_calls_.load(std::memory_order_relaxed); }
+  std::optional<std::chrono::nanoseconds> time_since_connected() const {
+    std::lock_guard lock(mutex);
+    if (!connection_) return std::nullopt;
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now() - connected_at_);
+  }
+
+  /// Completes with the new state once the state is no longer `from`.
+  asio::awaitable<connection_state> wait_for_state_change(connection_state from) {
+    auto ready = [this, from]() -> std::optional<connection_state> {
+      auto now = state_.load(std::memory_order_acquire);
+      if (now != from) return now;
+      return std::nullopt;
+    };
+    auto [ec, to] = co_await detail::async_wait(this->shared_from_this(), &shared_state::state_waiters, ready,
+                                                asio::as_tuple(asio::use_awaitable));
+    co_return ec ? state() : to;
+  }
+
+  const asio::any_io_executor& executor() const noexcept { return executor_; }
+
+  // Shared with the waiter machinery (detail::async_wait needs to lock it).
+  mutable std::mutex mutex;
+  waiter_list<wait_answer> connection_waiters;
+  waiter_list<connection_state> state_waiters;
+
+ private:
+  static constexpr std::uint64_t no_wait_needed = ~std::uint64_t(0);
+
+  /// What the lock-holding code decided and the unlocked code must carry out, in this order.
+  struct pending {
+    std::vector<state_changed> transitions;
+    std::vector<typename waiter_list<connection_state>::handler_type> state_waiters;
+    std::vector<typename waiter_list<wait_answer>::handler_type> connection_waiters;
+    wait_answer answer;
+    std::optional<episode_start> spawn;
+  };
+
+  // -- under the mutex --
+
+  void set_state_locked(connection_state to, pending& p) {
+    const auto from = state_.load(std::memory_order_relaxed);
+    if (from == to) return;
+    state_.store(to, std::memory_order_release);
+    p.transitions.push_back({from, to});
+    auto waiting = state_waiters.take_all();
+    for (auto& h : waiting) p.state_waiters.push_back(std::move(h));
+  }
+
+  void start_episode_locked(episode_start start, pending& p) {
+    episode_active_ = true;
+    attempt_.store(0, std::memory_order_relaxed);
+    set_state_locked(start == episode_start::fresh ? connection_state::connecting : connection_state::reconnecting, p);
+    p.spawn = start;
+  }
+
+  // Policy none forbids replacing a lost connection; the first connection is always allowed.
+  bool may_start_episode_locked() const { return !ever_connected_ || !config_.policy.gives_up_immediately(); }
+
+  std::optional<wait_answer> last_outcome_locked(std::uint64_t joined) const {
+    if (connection_) return wait_answer();
+    // The joined episode ended; only its own failure concerns this waiter.
+    if (last_failure_ && last_failure_episode_ == joined) return wait_answer(*last_failure_);
+    return wait_answer();
+  }
+
+  /// The episode a caller waits for (starting one if none runs), `no_wait_needed` if a
+  /// connection is up, or the failure to report at once.
+  std::expected<std::uint64_t, failure> join_episode() {
+    pending p;
+    std::expected<std::uint64_t, failure> ticket;
+    {
+      std::lock_guard lock(mutex);
+      if (closed_) {
+        ticket = std::unexpected(failure::of(errc::closed));
+      } else if (connection_) {
+        ticket = no_wait_needed;
+      } else if (!episode_active_ && !may_start_episode_locked()) {
+        ticket = std::unexpected(failure::of(errc::reconnect_not_permitted));
+      } else {
+        if (!episode_active_) start_episode_locked(episode_start::fresh, p);
+        ticket = episode_id_;
+      }
+    }
+    flush(std::move(p));
+    return ticket;
+  }
+
+  // -- without the mutex --
+
+  void flush(pending p) {
+    if (p.spawn) spawn_episode(*p.spawn);
+    for (auto& h : p.state_waiters) complete_later(std::move(h), std::error_code(), state(), executor_);
+    complete_all(std::move(p.connection_waiters), p.answer, executor_);
+    for (const auto& t : p.transitions) emit(t);
+  }
+
+  template <class Event>
+  void emit(const Event& e) const {
+    if (!hooks_.on_event) return;
+    try {
+      hooks_.on_event(event<connect_error_type>(e));
+    } catch (...) {
+      // A listener's failure is the listener's business; the service carries on.
+    }
+  }
+
+  error_type to_error(const failure& f, request_fate fate) const {
+    if (f.connect_error) return error_type::connect_failure(f.kind, fate, f.attempts, *f.connect_error);
+    if (f.library_error) return error_type::library_failure(f.kind, fate, f.attempts, f.library_error);
+    if (f.kind == errc::reconnect_not_permitted) return error_type::reconnect_not_permitted(fate);
+    return error_type::of_kind(f.kind, fate);
+  }
+
+  // ---- the episode loop (on the strand) ----------------------------------------------------
+
+  struct attempt_outcome {
+    std::shared_ptr<connection_type> connection = nullptr;
+    std::optional<connect_error_type> error = std::nullopt;
+    std::error_code library_error = {};
+  };
+
+  void spawn_episode(episode_start start) {
+    asio::co_spawn(strand_, run_episode(this->shared_from_this(), start), asio::detached);
+  }
+
+  static asio::awaitable<void> run_episode(std::shared_ptr<shared_state> self, episode_start start) {
+    episode steps(self->config_.policy, self->config_.max_attempts, start);
+    auto action = steps.start(self->rng_);
+    attempt_outcome last;
+    for (;;) {
+      if (self->is_closed()) co_return self->end_episode();
+      if (auto* w = std::get_if<episode::wait>(&action)) {
+        self->emit(attempt_scheduled{w->attempt, w->delay});
+        co_await self->sleep(w->delay);
+        action = steps.wait_finished();
+      } else if (auto* c = std::get_if<episode::connect>(&action)) {
+        self->attempt_.store(c->attempt, std::memory_order_relaxed);
+        self->connector_calls_.fetch_add(1, std::memory_order_relaxed);
+        last = co_await self->attempt_connect();
+        if (last.connection && !self->is_closed()) co_return self->install(std::move(last.connection), c->attempt);
+        self->emit(connect_failed<connect_error_type>{c->attempt, last.error ? &*last.error : nullptr, last.library_error});
+        action = steps.attempt_failed(self->rng_);
+      } else {
+        co_return self->give_up(std::get<episode::give_up>(action), std::move(last));
+      }
+    }
+  }
+
+  bool is_closed() const {
+    std::lock_guard lock(mutex);
+    return closed_;
+  }
+
+  asio::awaitable<void> sleep(std::chrono::nanoseconds delay) {
+    if (!skip_wait_) {
+      backoff_timer_.expires_after(std::chrono::duration_cast<typename clock::duration>(delay));
+      co_await backoff_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+    skip_wait_ = false;
+  }
+
+  // One connect attempt, bounded by connect_timeout and cut short by close(): both end the
+  // attempt timer, and the parallel group then cancels the connector's operation.
+  asio::awaitable<attempt_outcome> attempt_connect() {
+    if (config_.connect_timeout > std::chrono::nanoseconds::zero()) {
+      attempt_timer_.expires_after(std::chrono::duration_cast<typename clock::duration>(config_.connect_timeout));
+    } else {
+      attempt_timer_.expires_at(clock::time_point::max());
+    }
+    auto [order, exception, outcome, timer_ec] =
+        co_await asio::experimental::make_parallel_group(
+            asio::co_spawn(strand_, connect_and_prepare(), asio::deferred),
+            attempt_timer_.async_wait(asio::deferred))
+            .async_wait(asio::experimental::wait_for_one(), asio::use_awaitable);
+    if (order[0] == 1) {
+      // The timer ended first: it expired (timeout) or close() cancelled it.
+      co_return attempt_outcome{.library_error = timer_ec ? make_error_code(errc::closed)
+                                                           : make_error_code(errc::connect_timeout)};
+    }
+    if (exception) co_return attempt_outcome{.library_error = error_code_from_exception(exception)};
+    co_return std::move(outcome);
+  }
+
+  // The connector and then the on-connect hook; whatever they throw becomes a library error.
+  asio::awaitable<attempt_outcome> connect_and_prepare() {
+    try {
+      auto result = co_await connector_.connect();
+      if (!result) co_return attempt_outcome{.error = std::move(result.error())};
+      auto connection = std::make_shared<connection_type>(std::move(*result));
+      if (hooks_.on_connect) {
+        auto prepared = co_await hooks_.on_connect(*connection);
+        if (!prepared) co_return attempt_outcome{.error = std::move(prepared.error())};
+      }
+      co_return attempt_outcome{.connection = std::move(connection)};
+    } catch (...) {
+      co_return attempt_outcome{.library_error = error_code_from_exception(std::current_exception())};
+    }
+  }
+
+  void install(std::shared_ptr<connection_type> connection, std::uint32_t attempts) {
+    pending p;
+    std::uint64_t generation = 0;
+    {
+      std::lock_guard lock(mutex);
+      if (closed_) return end_episode_locked();
+      connection_ = std::move(connection);
+      generation = ++generation_;
+      ever_connected_ = true;
+      connected_at_ = clock::now();
+      end_episode_locked();
+      set_state_locked(connection_state::connected, p);
+      p.connection_waiters = connection_waiters.take_all();
+    }
+    flush(std::move(p));
+    emit(connected{generation, attempts});
+  }
+
+  void give_up(const episode::give_up& g, attempt_outcome last) {
+    pending p;
+    {
+      std::lock_guard lock(mutex);
+      if (closed_) return end_episode_locked();
+      last_failure_ = failure{g.reason, g.attempts, std::move(last.error), last.library_error};
+      last_failure_episode_ = episode_id_;
+      end_episode_locked();
+      set_state_locked(connection_state::disconnected, p);
+      p.answer = last_failure_;
+      p.connection_waiters = connection_waiters.take_all();
+    }
+    flush(std::move(p));
+    emit(gave_up{g.attempts});
+  }
+
+  void end_episode() {
+    std::lock_guard lock(mutex);
+    end_episode_locked();
+  }
+
+  void end_episode_locked() {
+    if (!episode_active_) return;
+    episode_active_ = false;
+    ++episode_id_;
+    skip_wait_ = false;  // a skip requested during this episode must not shorten the next one
+  }
+
+  void reconnect_now_on_strand() {
+    pending p;
+    {
+      std::lock_guard lock(mutex);
+      if (closed_ || connection_) return;
+      if (episode_active_) {
+        skip_wait_ = true;
+      } else {
+        start_episode_locked(episode_start::fresh, p);
+      }
+    }
+    backoff_timer_.cancel();
+    flush(std::move(p));
+  }
+
+  asio::any_io_executor executor_;
+  asio::strand<asio::any_io_executor> strand_;
+  Connector connector_;
+  const config config_;
+  const hooks hooks_;
+  backoff::random_source rng_;  // strand only
+
+  // Guarded by `mutex`.
+  std::shared_ptr<connection_type> connection_;
+  std::uint64_t generation_ = 0;
+  bool closed_ = false;
+  bool episode_active_ = false;
+  bool ever_connected_ = false;
+  std::uint64_t episode_id_ = 0;
+  std::optional<failure> last_failure_;
+  std::uint64_t last_failure_episode_ = 0;
+  typename clock::time_point connected_at_{};
+
+  // Readable without the mutex, for observers.
+  std::atomic<connection_state> state_{connection_state::disconnected};
+  std::atomic<std::uint32_t> attempt_{0};
+  std::atomic<std::uint64_t> connector_calls_{0};
+
+  // Strand only.
+  timer backoff_timer_;
+  timer attempt_timer_;
+  bool skip_wait_ = false;
+};
+
+}  // namespace resilience::reconnect::detail

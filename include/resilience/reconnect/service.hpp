@@ -1,0 +1,130 @@
+#pragma once
+// A service that owns a connection made by a connector and replaces it when it breaks.
+#include <chrono>
+#include <cstdint>
+#include <expected>
+#include <memory>
+#include <optional>
+#include <utility>
+
+#include <resilience/core/service.hpp>
+#include <resilience/core/timing.hpp>
+#include <resilience/reconnect/detail/shared_state.hpp>
+
+namespace resilience {
+
+/// Calls go to the current connection; when one fails with a broken-connection error, the
+/// connection is replaced (one episode per broken generation, whatever the number of callers)
+/// and the request is replayed on the new one if that is permitted. Copies share everything.
+/// Build it with `reconnect_layer`; the connector's `connect()` returns
+/// `asio::awaitable<std::expected<Connection, ConnectError>>` and Connection is a service.
+///
+/// A service object must outlive the calls made through it (as an Asio I/O object must
+/// outlive its operations); copies are cheap and keep the shared state alive.
+template <class Connector, class Timing = steady_timing>
+class basic_reconnect_service {
+  using state_type = reconnect::detail::shared_state<Connector, Timing>;
+
+ public:
+  using connector_type = Connector;
+  using connection_type = typename state_type::connection_type;
+  using request_type = typename state_type::request_type;
+  using response_type = typename state_type::response_type;
+  using connect_error_type = typename state_type::connect_error_type;
+  using service_error_type = typename state_type::service_error_type;
+  using error_type = typename state_type::error_type;
+  using hooks = typename state_type::hooks;
+
+  basic_reconnect_service(asio::any_io_executor executor, Connector connector, reconnect::config config,
+                          hooks h)
+      : state_(std::make_shared<state_type>(std::move(executor), std::move(connector),
+                                            checked(std::move(config)), std::move(h))) {}
+
+  /// Sends `request` on the current connection, connecting or waiting for a reconnect first
+  /// when none is up. The request is copied only when the connection takes it by value and a
+  /// replay is permitted for it.
+  awaitable_result<response_type, error_type> call(request_type request) {
+    auto& shared = *state_;
+    std::optional<typename Timing::clock::time_point> deadline;
+    reconnect::request_fate fate = reconnect::request_fate::not_sent;
+    std::uint32_t replays = 0;
+    for (;;) {
+      auto lease = shared.acquire();
+      if (!lease.connection) {
+        auto up = co_await shared.await_connection(fate, deadline);
+        if (!up) co_return std::unexpected(std::move(up.error()));
+        continue;
+      }
+      const bool may_replay = replays < shared.settings().max_replays && shared.replay_permitted(request);
+      std::optional<result_type_of<connection_type>> result;
+      try {
+        result.emplace(co_await send(*lease.connection, request, may_replay));
+      } catch (...) {
+        result.emplace(std::unexpect, error_from_current_exception<service_error_type>());
+      }
+      if (*result) co_return std::move(**result);
+      auto& failure = result->error();
+      if (!shared.is_connection_error(failure))
+        co_return std::unexpected(error_type::from_service(std::move(failure)));
+      shared.report_broken(lease.generation);
+      if (!may_replay) co_return std::unexpected(error_type::not_replayed(std::move(failure)));
+      fate = reconnect::request_fate::may_have_been_applied;
+      ++replays;
+    }
+  }
+
+  /// Connects now instead of on the first call (or waits for the episode under way).
+  asio::awaitable<std::expected<void, error_type>> connect() {
+    std::optional<typename Timing::clock::time_point> deadline;
+    while (!state_->acquire().connection) {
+      auto up = co_await state_->await_connection(reconnect::request_fate::not_sent, deadline);
+      if (!up) co_return up;
+    }
+    co_return std::expected<void, error_type>();
+  }
+
+  /// Stops reconnecting for good: every waiting call completes with errc::closed at once, and
+  /// so does every later call. Calls already sent on a connection finish on it.
+  void close() { state_->close(); }
+
+  /// Skips the current backoff wait and tries at once; starts an episode if none runs and no
+  /// connection is up (also after giving up, and under backoff::none).
+  void reconnect_now() { state_->reconnect_now(); }
+
+  reconnect::connection_state state() const noexcept { return state_->state(); }
+  /// 0 before the first connection; +1 for every connection made.
+  std::uint64_t generation() const { return state_->generation(); }
+  /// The connect attempt the current (or last) episode is at; 1-based, 0 before any.
+  std::uint32_t current_attempt() const noexcept { return state_->current_attempt(); }
+  /// Connector calls since the service was made: the proof that no storm happens.
+  std::uint64_t connector_calls() const noexcept { return state_->connector_calls(); }
+  /// Time since the current connection came up; nothing while none is up.
+  std::optional<std::chrono::nanoseconds> time_since_connected() const { return state_->time_since_connected(); }
+  /// Completes with the new state as soon as the state is no longer `from`.
+  asio::awaitable<reconnect::connection_state> wait_for_state_change(reconnect::connection_state from) const {
+    return state_->wait_for_state_change(from);
+  }
+
+ private:
+  static reconnect::config checked(reconnect::config c) {
+    reconnect::validate(c);
+    return c;
+  }
+
+  // Lends the request when the connection borrows it; otherwise copies it only if it may be
+  // needed again. Not a coroutine: the happy path keeps to the one frame of `call`.
+  static auto send(connection_type& connection, request_type& request, bool keep_request) {
+    if constexpr (resilience::detail::call_borrows_request<connection_type>()) {
+      return connection.call(request);
+    } else {
+      return keep_request ? connection.call(request_type(request)) : connection.call(std::move(request));
+    }
+  }
+
+  std::shared_ptr<state_type> state_;
+};
+
+template <class Connector>
+using reconnect_service = basic_reconnect_service<Connector, steady_timing>;
+
+}  // namespace resilience

@@ -1,0 +1,91 @@
+#pragma once
+// Shared set-up for reconnect tests on virtual time: a scripted backend, a layer on manual
+// timing that records every event as text, and helpers to start calls and look at results.
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <gtest/gtest.h>
+
+#include <resilience/reconnect.hpp>
+#include <resilience/testing/manual_clock.hpp>
+
+#include "support/fake_backend.hpp"
+
+namespace resilience::test {
+
+using namespace std::chrono_literals;
+using reconnect::connection_state;
+
+using test_layer = basic_reconnect_layer<testing::manual_timing>;
+
+inline std::string describe(const reconnect::event<std::error_code>& e) {
+  struct {
+    std::string operator()(const reconnect::state_changed& s) {
+      return "state " + std::string(to_string(s.from)) + "->" + std::string(to_string(s.to));
+    }
+    std::string operator()(const reconnect::attempt_scheduled& a) {
+      return "attempt " + std::to_string(a.attempt) + " in " +
+             std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(a.delay).count()) + "ms";
+    }
+    std::string operator()(const reconnect::connect_failed<std::error_code>& f) {
+      return "connect_failed " + std::to_string(f.attempt);
+    }
+    std::string operator()(const reconnect::connected& c) { return "connected gen " + std::to_string(c.generation); }
+    std::string operator()(const reconnect::gave_up& g) { return "gave_up after " + std::to_string(g.attempts); }
+  } visitor;
+  return std::visit(visitor, e);
+}
+
+/// The schedule most tests use: 100, 200, 400 ms ... capped at 1 s, no randomness.
+inline reconnect::config exact_config() {
+  return {.policy = backoff::exponential{.initial = 100ms, .multiplier = 2.0, .max = 1s},
+          .connection_wait_timeout = reconnect::wait_forever};
+}
+
+class reconnect_test : public ::testing::Test {
+ protected:
+  using service_type = basic_reconnect_service<fake_connector, testing::manual_timing>;
+  using result_type = std::expected<std::string, service_type::error_type>;
+
+  auto layer(reconnect::config c = exact_config()) {
+    return test_layer(ctx.get_executor(), std::move(c)).on_event([this](const auto& e) {
+      events.push_back(describe(e));
+    });
+  }
+
+  service_type make_service(reconnect::config c = exact_config()) {
+    return layer(std::move(c)).wrap(fake_connector(backend));
+  }
+
+  /// Starts a call; the returned slot fills when it completes.
+  template <class Service>
+  std::shared_ptr<std::optional<result_type>> start(Service svc, std::string request) {
+    auto slot = std::make_shared<std::optional<result_type>>();
+    asio::co_spawn(
+        ctx, [svc, request, slot]() mutable -> asio::awaitable<void> { slot->emplace(co_await svc.call(request)); },
+        asio::detached);
+    return slot;
+  }
+
+  /// Runs a call to completion on virtual time (advancing up to `limit`).
+  template <class Service>
+  result_type call(Service svc, std::string request, std::chrono::nanoseconds limit = 10s) {
+    auto slot = start(std::move(svc), std::move(request));
+    EXPECT_TRUE(time.advance_until([&] { return slot->has_value(); }, limit)) << "call did not complete";
+    return slot->has_value() ? std::move(**slot) : result_type(std::unexpect, service_type::error_type::of_kind(reconnect::errc::cancelled, {}));
+  }
+
+  /// The events recorded so far, and forgets them.
+  std::vector<std::string> take_events() { return std::exchange(events, {}); }
+
+  asio::io_context ctx;
+  testing::virtual_time time{ctx};
+  std::shared_ptr<backend_state> backend = std::make_shared<backend_state>();
+  std::vector<std::string> events;
+};
+
+}  // namespace resilience::test
