@@ -288,11 +288,12 @@ class shared_state : public std::enable_shared_from_this<shared_state<Connector,
 
   // -- without the mutex --
 
+  // Listeners hear of a transition before anything that follows from it.
   void flush(pending p) {
-    if (p.spawn) spawn_episode(*p.spawn);
+    for (const auto& t : p.transitions) emit(t);
     for (auto& h : p.state_waiters) complete_later(std::move(h), std::error_code(), state(), executor_);
     complete_all(std::move(p.connection_waiters), p.answer, executor_);
-    for (const auto& t : p.transitions) emit(t);
+    if (p.spawn) spawn_episode(*p.spawn);
   }
 
   template <class Event>
@@ -320,8 +321,11 @@ class shared_state : public std::enable_shared_from_this<shared_state<Connector,
     std::error_code library_error = {};
   };
 
+  // Posted, never run inline: the caller that started the episode must not run its first step.
   void spawn_episode(episode_start start) {
-    asio::co_spawn(strand_, run_episode(this->shared_from_this(), start), asio::detached);
+    asio::post(strand_, [self = this->shared_from_this(), start] {
+      asio::co_spawn(self->strand_, run_episode(self, start), asio::detached);
+    });
   }
 
   static asio::awaitable<void> run_episode(std::shared_ptr<shared_state> self, episode_start start) {

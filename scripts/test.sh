@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Builds and runs every test: Release, AddressSanitizer+UBSan, ThreadSanitizer, the installed
+# CMake package seen from a consumer project, and a smoke run of the benchmarks.
+# Usage: scripts/test.sh            (all)
+#        scripts/test.sh release    (one configuration: release, asan, tsan, consumer, bench)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+
+jobs=$(nproc)
+only=${1:-all}
+want() { [ "$only" = all ] || [ "$only" = "$1" ]; }
+
+configure_build_test() {
+  local name=$1; shift
+  echo "=== $name ==="
+  cmake -S . -B "build/$name" -G Ninja -DCMAKE_EXPORT_COMPILE_COMMANDS=OFF "$@" >/dev/null
+  cmake --build "build/$name" -j "$jobs"
+  ctest --test-dir "build/$name" --output-on-failure -j "$jobs" --timeout 300
+}
+
+sanitizer_flags="-O1 -g -fno-omit-frame-pointer"
+
+want release && configure_build_test release -DCMAKE_BUILD_TYPE=Release -DRESILIENCE_CHECK_HEADERS=ON
+
+want asan && configure_build_test asan -DCMAKE_BUILD_TYPE=Debug -DRESILIENCE_BUILD_BENCHMARKS=OFF \
+  -DCMAKE_CXX_FLAGS="$sanitizer_flags -fsanitize=address,undefined -fno-sanitize-recover=undefined"
+
+want tsan && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" configure_build_test tsan \
+  -DCMAKE_BUILD_TYPE=Debug -DRESILIENCE_BUILD_BENCHMARKS=OFF -DRESILIENCE_BUILD_EXAMPLES=OFF \
+  -DCMAKE_CXX_FLAGS="$sanitizer_flags -fsanitize=thread"
+
+if want consumer; then
+  echo "=== consumer (find_package from an installed prefix) ==="
+  [ -d build/release ] || cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+  rm -rf build/prefix
+  cmake --install build/release --prefix build/prefix >/dev/null
+  cmake -S tests/consumer -B build/consumer -G Ninja -DCMAKE_PREFIX_PATH="$PWD/build/prefix" >/dev/null
+  cmake --build build/consumer -j "$jobs"
+  ctest --test-dir build/consumer --output-on-failure
+fi
+
+if want bench; then
+  echo "=== benchmark smoke run (no timing is judged) ==="
+  [ -x build/release/bench/resilience_bench ] || cmake --build build/release --target resilience_bench
+  build/release/bench/resilience_bench --benchmark_min_time=0.001 --benchmark_repetitions=1 >/dev/null
+  echo "benchmarks ran"
+fi
