@@ -21,6 +21,8 @@ configure_build_test() {
 
 sanitizer_flags="-O1 -g -fno-omit-frame-pointer"
 
+want release && scripts/check-readme.sh
+
 want release && configure_build_test release -DCMAKE_BUILD_TYPE=Release -DRESILIENCE_CHECK_HEADERS=ON
 
 want asan && configure_build_test asan -DCMAKE_BUILD_TYPE=Debug -DRESILIENCE_BUILD_BENCHMARKS=OFF \
