@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <set>
 #include <new>
 #include <string>
 #include <vector>
@@ -27,27 +28,39 @@ namespace {
 
 class ratio_reporter : public benchmark::ConsoleReporter {
  public:
+  // Keeps one figure per benchmark: the median when repetitions are asked for, else the run.
   void ReportRuns(const std::vector<Run>& runs) override {
     ConsoleReporter::ReportRuns(runs);
     for (const auto& run : runs) {
-      if (run.run_type != Run::RT_Iteration) continue;
-      times_[run.benchmark_name()] = run.GetAdjustedRealTime();
+      const std::string name = run.run_name.function_name;
+      const bool median = run.run_type == Run::RT_Aggregate && run.aggregate_name == "median";
+      if (run.run_type == Run::RT_Iteration && medians_.count(name)) continue;
+      if (run.run_type != Run::RT_Iteration && !median) continue;
+      if (median) medians_.insert(name);
+      figures_[name] = {run.GetAdjustedRealTime(), run.GetAdjustedCPUTime()};
     }
   }
 
   void Finalize() override {
     ConsoleReporter::Finalize();
-    auto bare = times_.find("bare");
-    if (bare == times_.end() || bare->second <= 0) return;
-    std::printf("\nRatios to the bare service (same run):\n");
-    for (const auto& [name, ns] : times_) {
+    auto bare = figures_.find("bare");
+    if (bare == figures_.end() || bare->second.real <= 0) return;
+    std::printf("\nCompared with the bare service in this run (CPU time is steadier on a shared machine):\n");
+    std::printf("  %-28s %10s %14s %10s %14s\n", "benchmark", "real", "real/call", "cpu", "cpu/call");
+    for (const auto& [name, f] : figures_) {
       if (name == "bare") continue;
-      std::printf("  %-32s %6.2fx   %+7.1f ns per call\n", name.c_str(), ns / bare->second, ns - bare->second);
+      std::printf("  %-28s %9.2fx %+11.1f ns %9.2fx %+11.1f ns\n", name.c_str(), f.real / bare->second.real,
+                  f.real - bare->second.real, f.cpu / bare->second.cpu, f.cpu - bare->second.cpu);
     }
   }
 
  private:
-  std::map<std::string, double> times_;
+  struct figure {
+    double real;
+    double cpu;
+  };
+  std::map<std::string, figure> figures_;
+  std::set<std::string> medians_;
 };
 
 }  // namespace

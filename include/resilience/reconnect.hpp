@@ -1,5 +1,6 @@
 #pragma once
-// The reconnect middleware.
+// The reconnect middleware (and the service model it builds on).
+#include <resilience/core.hpp>
 #include <resilience/reconnect/classifier.hpp>
 #include <resilience/reconnect/config.hpp>
 #include <resilience/reconnect/error.hpp>

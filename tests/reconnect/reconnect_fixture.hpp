@@ -6,7 +6,10 @@
 #include <string>
 #include <vector>
 
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
 
@@ -47,9 +50,19 @@ inline reconnect::config exact_config() {
 }
 
 class reconnect_test : public ::testing::Test {
- protected:
+ public:
   using service_type = basic_reconnect_service<fake_connector, testing::manual_timing>;
   using result_type = std::expected<std::string, service_type::error_type>;
+  /// Where a started call's result lands.
+  using slot_type = std::shared_ptr<std::optional<result_type>>;
+
+  static bool all_done(const std::vector<slot_type>& slots) {
+    for (const auto& s : slots)
+      if (!s->has_value()) return false;
+    return true;
+  }
+
+ protected:
 
   auto layer(reconnect::config c = exact_config()) {
     return test_layer(ctx.get_executor(), std::move(c)).on_event([this](const auto& e) {
@@ -71,12 +84,43 @@ class reconnect_test : public ::testing::Test {
     return slot;
   }
 
+  /// Starts a call that `signal` can cancel.
+  template <class Service>
+  std::shared_ptr<std::optional<result_type>> start(Service svc, std::string request,
+                                                   asio::cancellation_signal& signal) {
+    auto slot = std::make_shared<std::optional<result_type>>();
+    asio::co_spawn(
+        ctx, [svc, request, slot]() mutable -> asio::awaitable<void> { slot->emplace(co_await svc.call(request)); },
+        asio::bind_cancellation_slot(signal.slot(), asio::detached));
+    return slot;
+  }
+
+  /// Starts `n` calls "r0", "r1", ...
+  template <class Service>
+  std::vector<slot_type> start_many(Service svc, std::size_t n) {
+    std::vector<slot_type> slots;
+    slots.reserve(n);
+    for (std::size_t i = 0; i < n; ++i) slots.push_back(start(svc, "r" + std::to_string(i)));
+    return slots;
+  }
+
   /// Runs a call to completion on virtual time (advancing up to `limit`).
   template <class Service>
   result_type call(Service svc, std::string request, std::chrono::nanoseconds limit = 10s) {
     auto slot = start(std::move(svc), std::move(request));
     EXPECT_TRUE(time.advance_until([&] { return slot->has_value(); }, limit)) << "call did not complete";
     return slot->has_value() ? std::move(**slot) : result_type(std::unexpect, service_type::error_type::of_kind(reconnect::errc::cancelled, {}));
+  }
+
+  /// Runs `op` (an awaitable) to completion on virtual time and returns its value.
+  template <class T>
+  T run(asio::awaitable<T> op, std::chrono::nanoseconds limit = 10s) {
+    auto slot = std::make_shared<std::optional<T>>();
+    asio::co_spawn(
+        ctx, [op = std::move(op), slot]() mutable -> asio::awaitable<void> { slot->emplace(co_await std::move(op)); },
+        asio::detached);
+    EXPECT_TRUE(time.advance_until([&] { return slot->has_value(); }, limit)) << "operation did not complete";
+    return std::move(slot->value());
   }
 
   /// The events recorded so far, and forgets them.

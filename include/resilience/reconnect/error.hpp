@@ -137,7 +137,7 @@ class error {
 
   std::string message() const {
     std::string text = make_error_code(kind_).message();
-    if (attempts_ > 0) text += " (" + std::to_string(attempts_) + " attempts)";
+    if (attempts_ > 0) text += " (" + std::to_string(attempts_) + (attempts_ == 1 ? " attempt)" : " attempts)");
     if (auto cause = cause_text(); !cause.empty()) text += ": " + cause;
     if (fate_ == request_fate::may_have_been_applied) text += " [request may have been applied]";
     return text;

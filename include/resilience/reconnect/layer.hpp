@@ -75,7 +75,11 @@ class basic_reconnect_layer {
       return with_listener(std::move(f));
     } else {
       return with_listener([first = hooks_.listener, second = std::move(f)](const auto& e) {
-        first(e);
+        try {
+          first(e);
+        } catch (...) {
+          // Contained here, as the service contains a single listener's: the second still hears.
+        }
         second(e);
       });
     }

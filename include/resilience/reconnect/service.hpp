@@ -38,7 +38,9 @@ class basic_reconnect_service {
   basic_reconnect_service(asio::any_io_executor executor, Connector connector, reconnect::config config,
                           hooks h)
       : state_(std::make_shared<state_type>(std::move(executor), std::move(connector),
-                                            checked(std::move(config)), std::move(h))) {}
+                                            checked(std::move(config)), std::move(h))) {
+    state_->attach_to_context();
+  }
 
   /// Sends `request` on the current connection, connecting or waiting for a reconnect first
   /// when none is up. The request is copied only when the connection takes it by value and a
@@ -55,10 +57,12 @@ class basic_reconnect_service {
         if (!up) co_return std::unexpected(std::move(up.error()));
         continue;
       }
-      const bool may_replay = replays < shared.settings().max_replays && shared.replay_permitted(request);
+      // Decided before sending only when the answer changes what is sent (a copy to keep).
+      std::optional<bool> may_replay;
+      if constexpr (!borrows_request) may_replay = replays < shared.settings().max_replays && shared.replay_permitted(request);
       std::optional<result_type_of<connection_type>> result;
       try {
-        result.emplace(co_await send(*lease.connection, request, may_replay));
+        result.emplace(co_await send(*lease.connection, request, may_replay.value_or(false)));
       } catch (...) {
         result.emplace(std::unexpect, error_from_current_exception<service_error_type>());
       }
@@ -67,7 +71,8 @@ class basic_reconnect_service {
       if (!shared.is_connection_error(failure))
         co_return std::unexpected(error_type::from_service(std::move(failure)));
       shared.report_broken(lease.generation);
-      if (!may_replay) co_return std::unexpected(error_type::not_replayed(std::move(failure)));
+      if (!may_replay) may_replay = replays < shared.settings().max_replays && shared.replay_permitted(request);
+      if (!*may_replay) co_return std::unexpected(error_type::not_replayed(std::move(failure)));
       fate = reconnect::request_fate::may_have_been_applied;
       ++replays;
     }
@@ -77,7 +82,8 @@ class basic_reconnect_service {
   asio::awaitable<std::expected<void, error_type>> connect() {
     std::optional<typename Timing::clock::time_point> deadline;
     while (!state_->acquire().connection) {
-      auto up = co_await state_->await_connection(reconnect::request_fate::not_sent, deadline);
+      auto up = co_await state_->await_connection(reconnect::request_fate::not_sent, deadline,
+                                                  state_type::wait_mode::connect);
       if (!up) co_return up;
     }
     co_return std::expected<void, error_type>();
@@ -100,7 +106,8 @@ class basic_reconnect_service {
   std::uint64_t connector_calls() const noexcept { return state_->connector_calls(); }
   /// Time since the current connection came up; nothing while none is up.
   std::optional<std::chrono::nanoseconds> time_since_connected() const { return state_->time_since_connected(); }
-  /// Completes with the new state as soon as the state is no longer `from`.
+  /// Completes with the new state as soon as the state is no longer `from`; at once with
+  /// `closed` once closed (the state never changes again).
   asio::awaitable<reconnect::connection_state> wait_for_state_change(reconnect::connection_state from) const {
     return state_->wait_for_state_change(from);
   }
@@ -113,8 +120,14 @@ class basic_reconnect_service {
 
   // Lends the request when the connection borrows it; otherwise copies it only if it may be
   // needed again. Not a coroutine: the happy path keeps to the one frame of `call`.
+  static constexpr bool borrows_request = resilience::detail::call_borrows_request<connection_type>();
+  static_assert(borrows_request || std::is_copy_constructible_v<request_type>,
+                "resilience::reconnect: the connection takes its request by value and the request is "
+                "not copyable, so it cannot be kept for a replay; make the connection's call take "
+                "`const Request&` (then the request is lent, never copied) or make the request copyable");
+
   static auto send(connection_type& connection, request_type& request, bool keep_request) {
-    if constexpr (resilience::detail::call_borrows_request<connection_type>()) {
+    if constexpr (borrows_request) {
       return connection.call(request);
     } else {
       return keep_request ? connection.call(request_type(request)) : connection.call(std::move(request));

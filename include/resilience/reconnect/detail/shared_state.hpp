@@ -17,8 +17,10 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/execution.hpp>
 #include <boost/asio/experimental/parallel_group.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/query.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/this_coro.hpp>
 
@@ -26,6 +28,7 @@
 #include <resilience/core/error.hpp>
 #include <resilience/core/service.hpp>
 #include <resilience/reconnect/config.hpp>
+#include <resilience/reconnect/detail/context_shutdown.hpp>
 #include <resilience/reconnect/detail/episode.hpp>
 #include <resilience/reconnect/detail/waiter_list.hpp>
 #include <resilience/reconnect/error.hpp>
@@ -51,7 +54,7 @@ struct episode_failure {
 };
 
 template <class Connector, class Timing>
-class shared_state : public std::enable_shared_from_this<shared_state<Connector, Timing>> {
+class shared_state : public std::enable_shared_from_this<shared_state<Connector, Timing>>, public drops_waiters {
  public:
   using connection_type = typename connect_result_of<Connector>::value_type;
   using connect_error_type = typename connect_result_of<Connector>::error_type;
@@ -66,7 +69,8 @@ class shared_state : public std::enable_shared_from_this<shared_state<Connector,
   using wait_answer = std::optional<failure>;
 
   /// The callables a layer hands over, type-erased once the types are known. None is called on
-  /// the happy path, except `replay` when the connection takes its request by value.
+  /// the happy path, except `replay` when the connection takes its request by value (the
+  /// request must then be copied before sending if it may be replayed).
   struct hooks {
     std::function<bool(const request_type&)> replay;  // empty: config.retry_on_reconnect decides
     std::function<bool(const service_error_type&)> is_connection_error;
@@ -90,6 +94,24 @@ class shared_state : public std::enable_shared_from_this<shared_state<Connector,
                                  : backoff::random_source::from_entropy()),
         backoff_timer_(strand_),
         attempt_timer_(strand_) {}
+
+  /// Lets the executor's context destroy the waiters when it shuts down (see
+  /// context_shutdown.hpp). Called once, right after construction.
+  void attach_to_context() {
+    asio::use_service<shutdown_registry>(asio::query(executor_, asio::execution::context))
+        .add(std::weak_ptr<drops_waiters>(this->shared_from_this()));
+  }
+
+  void drop_waiters() override {
+    std::vector<typename waiter_list<wait_answer>::handler_type> connection;
+    std::vector<typename waiter_list<connection_state>::handler_type> state;
+    {
+      std::lock_guard lock(mutex);
+      connection = connection_waiters.take_all();
+      state = state_waiters.take_all();
+    }
+    // Destroyed here, outside the lock: a handler may own the last copy of the service.
+  }
 
   // ---- used by callers -------------------------------------------------------------------
 
@@ -125,17 +147,20 @@ class shared_state : public std::enable_shared_from_this<shared_state<Connector,
     flush(std::move(p));
   }
 
+  /// How a wait honours config.connection_wait_timeout: a call obeys it (0 = fail fast), an
+  /// explicit connect() waits for the episode's outcome whatever it says.
+  enum class wait_mode : std::uint8_t { call, connect };
+
   /// Waits until a connection is up (returns nothing: acquire again) or the wait fails.
   asio::awaitable<std::expected<void, error_type>> await_connection(request_fate fate,
-                                                                   std::optional<typename clock::time_point>& deadline) {
-    auto ticket = join_episode();
-    if (!ticket) co_return std::unexpected(to_error(ticket.error(), fate));
-    if (config_.connection_wait_timeout == std::chrono::nanoseconds::zero())
-      co_return std::unexpected(error_type::of_kind(errc::not_connected, fate));
-    if (*ticket == no_wait_needed) co_return std::expected<void, error_type>();
+                                                                   std::optional<typename clock::time_point>& deadline,
+                                                                   wait_mode mode = wait_mode::call) {
+    // Decided in a plain function: g++ 12 at -O1 fails (ICE) on a std::expected local here.
+    std::uint64_t joined = 0;
+    if (auto refused = join_or_refuse(fate, mode, joined)) co_return std::unexpected(std::move(*refused));
+    if (joined == no_wait_needed) co_return std::expected<void, error_type>();
 
     auto self = this->shared_from_this();
-    const std::uint64_t joined = *ticket;
     auto ready = [this, joined]() -> std::optional<wait_answer> {
       if (closed_) return wait_answer(failure::of(errc::closed));
       if (connection_ || episode_id_ != joined) return last_outcome_locked(joined);
@@ -144,7 +169,7 @@ class shared_state : public std::enable_shared_from_this<shared_state<Connector,
 
     std::error_code ec;
     wait_answer answer;
-    if (config_.connection_wait_timeout == wait_forever) {
+    if (config_.connection_wait_timeout == wait_forever || mode == wait_mode::connect) {
       std::tie(ec, answer) = co_await detail::async_wait(self, &shared_state::connection_waiters, ready,
                                                          asio::as_tuple(asio::use_awaitable));
     } else {
@@ -205,11 +230,12 @@ class shared_state : public std::enable_shared_from_this<shared_state<Connector,
     return std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now() - connected_at_);
   }
 
-  /// Completes with the new state once the state is no longer `from`.
+  /// Completes with the new state once the state is no longer `from`, or at once with `closed`
+  /// once closed (the state never changes again: waiting would be forever).
   asio::awaitable<connection_state> wait_for_state_change(connection_state from) {
     auto ready = [this, from]() -> std::optional<connection_state> {
       auto now = state_.load(std::memory_order_acquire);
-      if (now != from) return now;
+      if (now != from || now == connection_state::closed) return now;
       return std::nullopt;
     };
     auto [ec, to] = co_await detail::async_wait(this->shared_from_this(), &shared_state::state_waiters, ready,
@@ -266,6 +292,17 @@ class shared_state : public std::enable_shared_from_this<shared_state<Connector,
 
   /// The episode a caller waits for (starting one if none runs), `no_wait_needed` if a
   /// connection is up, or the failure to report at once.
+  /// The error to answer at once, or nothing with `joined` set to the episode to wait for (or
+  /// `no_wait_needed`). Fail fast still starts the episode, so the connection is prepared.
+  std::optional<error_type> join_or_refuse(request_fate fate, wait_mode mode, std::uint64_t& joined) {
+    auto ticket = join_episode();
+    if (!ticket) return to_error(ticket.error(), fate);
+    joined = *ticket;
+    const bool fail_fast = mode == wait_mode::call && config_.connection_wait_timeout == std::chrono::nanoseconds::zero();
+    if (fail_fast && joined != no_wait_needed) return error_type::of_kind(errc::not_connected, fate);
+    return std::nullopt;
+  }
+
   std::expected<std::uint64_t, failure> join_episode() {
     pending p;
     std::expected<std::uint64_t, failure> ticket;
@@ -342,7 +379,9 @@ class shared_state : public std::enable_shared_from_this<shared_state<Connector,
         self->attempt_.store(c->attempt, std::memory_order_relaxed);
         self->connector_calls_.fetch_add(1, std::memory_order_relaxed);
         last = co_await self->attempt_connect();
-        if (last.connection && !self->is_closed()) co_return self->install(std::move(last.connection), c->attempt);
+        // Closed meanwhile: the attempt did not fail, it was abandoned; nothing to report.
+        if (self->is_closed()) co_return self->end_episode();
+        if (last.connection) co_return self->install(std::move(last.connection), c->attempt);
         self->emit(connect_failed<connect_error_type>{c->attempt, last.error ? &*last.error : nullptr, last.library_error});
         action = steps.attempt_failed(self->rng_);
       } else {

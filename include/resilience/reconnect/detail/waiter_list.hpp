@@ -5,6 +5,7 @@
 // cancellation); completion is posted to the waiter's own executor, never run inline.
 #include <algorithm>
 #include <cstdint>
+#include <list>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -27,6 +28,10 @@ namespace resilience::reconnect::detail {
 namespace asio = boost::asio;
 
 /// `T` is what a waiter is told (default-constructible: a cancelled waiter gets `T{}`).
+///
+/// A list, not a vector: removing from the middle of a vector move-assigns the entries behind
+/// it, and Boost 1.81's any_completion_handler cannot be move-assigned (its move assignment
+/// recurses without end). A list never moves an entry.
 template <class T>
 class waiter_list {
  public:
@@ -60,7 +65,7 @@ class waiter_list {
     handler_type handler;
   };
   std::uint64_t next_id_ = 0;
-  std::vector<entry> entries_;
+  std::list<entry> entries_;
 };
 
 /// Completes `handler` through its associated executor (or `fallback`), never inline.
@@ -107,13 +112,17 @@ auto async_wait(std::shared_ptr<Owner> owner, waiter_list<T> Owner::*list, Ready
       return;
     }
     const std::uint64_t id = ((*owner).*list).reserve_id();
-    auto slot = asio::get_associated_cancellation_slot(handler);
+    // Type-erase first: any_completion_handler installs its own cancellation state in the
+    // handler's slot (replacing whatever was there) and offers a slot of its own, which is where
+    // the canceller must go.
+    typename waiter_list<T>::handler_type erased(std::move(handler));
+    auto slot = asio::get_associated_cancellation_slot(erased);
     if (slot.is_connected()) {
       // The canceller may outlive the wait (it stays in the slot); it holds the owner weakly
       // and finds nothing to do once the waiter was completed.
       slot.template emplace<waiter_canceller<T, Owner>>(std::weak_ptr<Owner>(owner), list, id);
     }
-    ((*owner).*list).add(id, typename waiter_list<T>::handler_type(std::move(handler)));
+    ((*owner).*list).add(id, std::move(erased));
   };
   return asio::async_initiate<Token, void(std::error_code, T)>(std::move(initiation), token);
 }

@@ -1,0 +1,315 @@
+// Thread safety on a 4-thread io_context with real (steady) time: many coroutines call one
+// shared service while others break its connection, skip backoff waits, watch its state,
+// cancel their own calls, and close it. Meant to run under ThreadSanitizer; every wait is
+// bounded by a safety deadline that fails the test instead of hanging it.
+#include <atomic>
+#include <chrono>
+#include <string>
+#include <thread>
+#include <variant>
+#include <vector>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <gtest/gtest.h>
+
+#include <resilience/reconnect.hpp>
+
+#include "support/threadsafe_backend.hpp"
+
+namespace resilience::test {
+namespace {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+using namespace asio::experimental::awaitable_operators;
+using reconnect::connection_state;
+using reconnect::errc;
+
+constexpr int thread_count = 4;
+
+/// An io_context run by four threads, with a safety net: if the work is not done after
+/// `limit`, the context is stopped and `timed_out()` says so.
+class threaded_run {
+ public:
+  explicit threaded_run(asio::io_context& ctx, std::chrono::seconds limit = 20s)
+      : ctx_(ctx), strand_(asio::make_strand(ctx)), safety_(strand_, limit) {
+    safety_.async_wait([this](boost::system::error_code ec) {
+      if (!ec) {
+        timed_out_ = true;
+        ctx_.stop();
+      }
+    });
+  }
+
+  /// Ends the safety net once the test's work is done, so that run() can run out of work.
+  void done() {
+    asio::post(strand_, [this] { safety_.cancel(); });
+  }
+
+  void run() {
+    std::vector<std::thread> threads;
+    for (int i = 0; i < thread_count; ++i) threads.emplace_back([this] { ctx_.run(); });
+    for (auto& t : threads) t.join();
+  }
+
+  bool timed_out() const { return timed_out_; }
+
+ private:
+  asio::io_context& ctx_;
+  asio::strand<asio::io_context::executor_type> strand_;
+  asio::steady_timer safety_;
+  std::atomic<bool> timed_out_{false};
+};
+
+/// Counts down the participants of a test; the last one runs `last`.
+class countdown {
+ public:
+  countdown(int n, std::function<void()> last) : left_(n), last_(std::move(last)) {}
+  void arrive() {
+    if (--left_ == 0) last_();
+  }
+
+ private:
+  std::atomic<int> left_;
+  std::function<void()> last_;
+};
+
+struct tally {
+  std::atomic<int> started{0};
+  std::atomic<int> completed{0};
+  std::atomic<int> succeeded{0};
+  std::atomic<int> not_replayed{0};
+  std::atomic<int> cancelled{0};
+  std::atomic<int> closed{0};
+  std::atomic<int> other{0};
+  std::atomic<int> wrong_answer{0};
+
+  template <class Result>
+  void count(const Result& r, const std::string& request) {
+    ++completed;
+    if (r) {
+      ++succeeded;
+      if (*r != request) ++wrong_answer;
+      return;
+    }
+    switch (r.error().kind()) {
+      case errc::not_replayed: ++not_replayed; break;
+      case errc::cancelled: ++cancelled; break;
+      case errc::closed: ++closed; break;
+      default: ++other; break;
+    }
+  }
+};
+
+reconnect::config fast_config() {
+  return {.policy = backoff::fixed{.interval = 1ms}, .connection_wait_timeout = 10s};
+}
+
+TEST(reconnect_threads, concurrent_calls_survive_repeated_breaks_on_four_threads) {
+  asio::io_context ctx(thread_count);
+  auto backend = std::make_shared<threadsafe_backend>();
+  std::atomic<int> events{0};
+  auto svc = reconnect_layer(ctx.get_executor(), fast_config())
+                 .on_event([&events](const auto&) { ++events; })
+                 .wrap(threadsafe_connector(backend));
+  threaded_run runner(ctx);
+
+  constexpr int callers = 32;
+  constexpr int min_calls_each = 50;
+  constexpr int break_count = 100;
+  std::atomic<bool> breaking_done{false};
+  std::atomic<int> breaks{0};
+  tally t;
+  countdown finished(callers + 1, [&] {
+    svc.close();
+    runner.done();
+  });
+
+  for (int w = 0; w < callers; ++w) {
+    asio::co_spawn(
+        ctx,
+        [&, svc, w]() mutable -> asio::awaitable<void> {
+          for (int i = 0; i < min_calls_each || !breaking_done.load(); ++i) {
+            const std::string request = "w" + std::to_string(w) + "-" + std::to_string(i);
+            ++t.started;
+            t.count(co_await svc.call(request), request);
+          }
+          finished.arrive();
+        },
+        asio::detached);
+  }
+  asio::co_spawn(
+      ctx,
+      [&, svc]() mutable -> asio::awaitable<void> {
+        asio::steady_timer timer(co_await asio::this_coro::executor);
+        for (int i = 0; i < break_count; ++i) {
+          timer.expires_after(1ms);
+          co_await timer.async_wait(asio::use_awaitable);
+          backend->break_connections();
+          ++breaks;
+          if (i % 10 == 5) svc.reconnect_now();
+        }
+        breaking_done = true;
+        finished.arrive();
+      },
+      asio::detached);
+  // A watcher of the state, until close.
+  std::atomic<int> state_changes{0};
+  asio::co_spawn(
+      ctx,
+      [&, svc]() -> asio::awaitable<void> {
+        auto seen = svc.state();
+        while (seen != connection_state::closed) {
+          seen = co_await svc.wait_for_state_change(seen);
+          ++state_changes;
+        }
+      },
+      asio::detached);
+
+  runner.run();
+
+  ASSERT_FALSE(runner.timed_out()) << "calls still pending after 20 s: " << t.started - t.completed;
+  EXPECT_EQ(t.completed.load(), t.started.load());
+  EXPECT_EQ(t.other.load(), 0);
+  EXPECT_EQ(t.cancelled.load(), 0);
+  EXPECT_EQ(t.closed.load(), 0);
+  EXPECT_EQ(t.wrong_answer.load(), 0);
+  EXPECT_GT(t.succeeded.load(), 0);
+  EXPECT_EQ(t.succeeded + t.not_replayed, t.completed.load());
+  EXPECT_LE(backend->connector_calls.load(), std::uint64_t(breaks.load()) + 1)
+      << "more than one connector call per break";
+  EXPECT_GE(backend->connector_calls.load(), 1u);
+  EXPECT_EQ(svc.state(), connection_state::closed);
+  EXPECT_GT(state_changes.load(), 0);
+  EXPECT_GT(events.load(), 0);
+}
+
+TEST(reconnect_threads, calls_racing_a_timer_are_cancelled_cleanly_on_four_threads) {
+  asio::io_context ctx(thread_count);
+  auto backend = std::make_shared<threadsafe_backend>();
+  auto config = fast_config();
+  config.policy = backoff::fixed{.interval = 2ms};
+  auto svc = reconnect_layer(ctx.get_executor(), config).wrap(threadsafe_connector(backend));
+  threaded_run runner(ctx);
+
+  constexpr int callers = 16;
+  constexpr int calls_each = 100;
+  std::atomic<bool> callers_done{false};
+  tally t;
+  countdown all(2, [&] {
+    svc.close();
+    runner.done();
+  });
+  countdown finished(callers, [&] {
+    callers_done = true;
+    all.arrive();
+  });
+
+  for (int w = 0; w < callers; ++w) {
+    // Asio delivers a cancellation where it is emitted: a coroutine that races its operations
+    // (operator||) must run on a strand, as Asio requires of any cancellation on several threads.
+    asio::co_spawn(
+        asio::make_strand(ctx),
+        [&, svc, w]() mutable -> asio::awaitable<void> {
+          asio::steady_timer timer(co_await asio::this_coro::executor);
+          for (int i = 0; i < calls_each; ++i) {
+            const std::string request = "w" + std::to_string(w) + "-" + std::to_string(i);
+            ++t.started;
+            timer.expires_after(std::chrono::microseconds(100 * (i % 20)));
+            auto outcome = co_await (svc.call(request) || timer.async_wait(asio::use_awaitable));
+            if (outcome.index() == 0) {
+              t.count(std::get<0>(outcome), request);
+            } else {
+              ++t.completed;  // the timer won: the call was cancelled and has ended
+              ++t.cancelled;
+            }
+          }
+          finished.arrive();
+        },
+        asio::detached);
+  }
+  asio::co_spawn(
+      ctx,
+      [&]() -> asio::awaitable<void> {
+        asio::steady_timer timer(co_await asio::this_coro::executor);
+        while (!callers_done.load()) {
+          timer.expires_after(500us);
+          co_await timer.async_wait(asio::use_awaitable);
+          backend->break_connections();
+        }
+        all.arrive();
+      },
+      asio::detached);
+
+  runner.run();
+
+  ASSERT_FALSE(runner.timed_out()) << "calls still pending after 20 s: " << t.started - t.completed;
+  EXPECT_EQ(t.completed.load(), t.started.load());
+  EXPECT_EQ(t.other.load(), 0);
+  EXPECT_EQ(t.closed.load(), 0);
+  EXPECT_EQ(t.wrong_answer.load(), 0);
+  EXPECT_EQ(t.completed.load(), callers * calls_each);
+}
+
+TEST(reconnect_threads, close_from_another_thread_ends_every_call_and_the_loop) {
+  asio::io_context ctx(thread_count);
+  auto backend = std::make_shared<threadsafe_backend>();
+  auto config = fast_config();
+  config.policy = backoff::fixed{.interval = 5ms};
+  auto svc = reconnect_layer(ctx.get_executor(), config).wrap(threadsafe_connector(backend));
+  threaded_run runner(ctx);
+
+  constexpr int callers = 32;
+  tally t;
+  std::atomic<int> calls_after_closed{0};
+  countdown finished(callers + 1, [&] { runner.done(); });
+
+  for (int w = 0; w < callers; ++w) {
+    asio::co_spawn(
+        ctx,
+        [&, svc, w]() mutable -> asio::awaitable<void> {
+          for (int i = 0;; ++i) {
+            const std::string request = "w" + std::to_string(w) + "-" + std::to_string(i);
+            ++t.started;
+            auto r = co_await svc.call(request);
+            t.count(r, request);
+            if (!r && r.error().kind() == errc::closed) break;
+          }
+          // Once closed, every later call fails the same way.
+          if (!(co_await svc.call("after")) ) ++calls_after_closed;
+          finished.arrive();
+        },
+        asio::detached);
+  }
+  asio::co_spawn(
+      ctx,
+      [&, svc]() mutable -> asio::awaitable<void> {
+        asio::steady_timer timer(co_await asio::this_coro::executor);
+        for (int i = 0; i < 20; ++i) {
+          timer.expires_after(1ms);
+          co_await timer.async_wait(asio::use_awaitable);
+          backend->break_connections();
+        }
+        svc.close();
+        finished.arrive();
+      },
+      asio::detached);
+
+  runner.run();  // returns only once nothing is left: the reconnect loop ended too
+
+  ASSERT_FALSE(runner.timed_out()) << "calls still pending after 20 s: " << t.started - t.completed;
+  EXPECT_EQ(t.completed.load(), t.started.load());
+  EXPECT_EQ(t.closed.load(), callers);
+  EXPECT_EQ(calls_after_closed.load(), callers);
+  EXPECT_EQ(t.other.load(), 0);
+  EXPECT_EQ(svc.state(), connection_state::closed);
+  EXPECT_EQ(backend->connections_alive.load(), 0);
+}
+
+}  // namespace
+}  // namespace resilience::test

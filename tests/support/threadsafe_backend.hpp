@@ -1,0 +1,69 @@
+#pragma once
+// A backend for tests on a multi-threaded io_context with real time: every counter is atomic,
+// connections break on command from any thread, and each call and connect yields to the
+// scheduler once, as real I/O would, so that callers interleave across threads.
+#include <atomic>
+#include <cstdint>
+#include <expected>
+#include <memory>
+#include <string>
+#include <system_error>
+#include <utility>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+namespace resilience::test {
+
+struct threadsafe_backend {
+  std::atomic<std::uint64_t> connector_calls{0};
+  std::atomic<std::uint64_t> current_id{0};    // id of the newest connection
+  std::atomic<std::uint64_t> broken_below{0};  // connections with id <= this are broken
+  std::atomic<std::uint64_t> calls{0};         // calls that reached a connection
+  std::atomic<std::int64_t> connections_alive{0};
+
+  /// Breaks every connection made so far, as a server restart would.
+  void break_connections() { broken_below.store(current_id.load()); }
+};
+
+class threadsafe_connection {
+ public:
+  threadsafe_connection(std::shared_ptr<threadsafe_backend> b, std::uint64_t id) : backend_(std::move(b)), id_(id) {
+    ++backend_->connections_alive;
+  }
+  threadsafe_connection(threadsafe_connection&& other) noexcept : backend_(std::move(other.backend_)), id_(other.id_) {}
+  threadsafe_connection& operator=(threadsafe_connection&&) = delete;
+  ~threadsafe_connection() {
+    if (backend_) --backend_->connections_alive;
+  }
+
+  /// Echoes the request; a broken connection answers connection_reset.
+  boost::asio::awaitable<std::expected<std::string, std::error_code>> call(const std::string& request) {
+    co_await boost::asio::post(co_await boost::asio::this_coro::executor, boost::asio::use_awaitable);
+    ++backend_->calls;
+    if (id_ <= backend_->broken_below.load()) co_return std::unexpected(make_error_code(std::errc::connection_reset));
+    co_return request;
+  }
+
+ private:
+  std::shared_ptr<threadsafe_backend> backend_;
+  std::uint64_t id_;
+};
+
+class threadsafe_connector {
+ public:
+  explicit threadsafe_connector(std::shared_ptr<threadsafe_backend> b) : backend_(std::move(b)) {}
+
+  boost::asio::awaitable<std::expected<threadsafe_connection, std::error_code>> connect() {
+    ++backend_->connector_calls;
+    co_await boost::asio::post(co_await boost::asio::this_coro::executor, boost::asio::use_awaitable);
+    co_return threadsafe_connection(backend_, ++backend_->current_id);
+  }
+
+ private:
+  std::shared_ptr<threadsafe_backend> backend_;
+};
+
+}  // namespace resilience::test
