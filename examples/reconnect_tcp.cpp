@@ -95,9 +95,9 @@ class line_connection {
   std::string buffer_;
 };
 
+// Takes where to connect; the layer binds the target (wrap(connector, target)).
 struct line_connector {
-  tcp::endpoint server;
-  asio::awaitable<std::expected<line_connection, std::error_code>> connect() {
+  asio::awaitable<std::expected<line_connection, std::error_code>> connect(tcp::endpoint server) {
     tcp::socket socket(co_await asio::this_coro::executor);
     auto [ec] = co_await socket.async_connect(server, asio::as_tuple(asio::use_awaitable));
     if (ec) co_return std::unexpected(std::error_code(ec));
@@ -127,7 +127,7 @@ int main() {
                                             {.policy = resilience::backoff::exponential{.initial = 50ms, .max = 400ms},
                                              .connection_wait_timeout = 5s})
                     .on_event(print)
-                    .wrap(line_connector{{asio::ip::address_v4::loopback(), port}});
+                    .wrap(line_connector{}, tcp::endpoint(asio::ip::address_v4::loopback(), port));
 
   int failures = 0;
   asio::co_spawn(ctx, [&]() -> asio::awaitable<void> {

@@ -3,6 +3,7 @@
 #include <resilience/core.hpp>
 #include <resilience/reconnect/classifier.hpp>
 #include <resilience/reconnect/config.hpp>
+#include <resilience/reconnect/connector.hpp>
 #include <resilience/reconnect/error.hpp>
 #include <resilience/reconnect/events.hpp>
 #include <resilience/reconnect/layer.hpp>

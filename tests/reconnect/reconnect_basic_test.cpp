@@ -117,6 +117,25 @@ TEST_F(reconnect_test, eager_connect_waits_for_the_connection_even_when_calls_fa
   EXPECT_EQ(backend->connector_calls, 2u);  // the failed attempt, then the one 100 ms later
 }
 
+// A connector that is told where to connect, as a TCP connector is told its endpoint.
+struct targeted_connector {
+  std::shared_ptr<backend_state> backend;
+  std::vector<std::string>* targets;
+  asio::awaitable<std::expected<fake_connection, std::error_code>> connect(std::string target) {
+    targets->push_back(target);
+    co_return co_await fake_connector(backend).connect();
+  }
+};
+
+TEST_F(reconnect_test, a_connector_taking_a_target_is_given_it_on_every_attempt) {
+  std::vector<std::string> targets;
+  auto svc = layer().wrap(targeted_connector{backend, &targets}, std::string("db-1:6379"));
+  ASSERT_TRUE(call(svc, "a"));
+  break_connections(*backend);
+  ASSERT_TRUE(call(svc, "b"));
+  EXPECT_EQ(targets, (std::vector<std::string>{"db-1:6379", "db-1:6379"}));
+}
+
 TEST_F(reconnect_test, connector_calls_counts_every_connect_attempt) {
   backend->connect_failures = {refused(), refused()};
   auto svc = make_service();

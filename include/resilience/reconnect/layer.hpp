@@ -7,6 +7,7 @@
 #include <resilience/core/timing.hpp>
 #include <resilience/reconnect/classifier.hpp>
 #include <resilience/reconnect/config.hpp>
+#include <resilience/reconnect/connector.hpp>
 #include <resilience/reconnect/service.hpp>
 
 namespace resilience {
@@ -94,6 +95,12 @@ class basic_reconnect_layer {
     if constexpr (!is_unset<decltype(hooks_.on_connect)>) typed.on_connect = hooks_.on_connect;
     if constexpr (!is_unset<decltype(hooks_.listener)>) typed.on_event = hooks_.listener;
     return service(executor_, std::move(connector), config_, std::move(typed));
+  }
+
+  /// For a connector whose `connect(target)` takes where to connect.
+  template <class Connector, class Target>
+  auto wrap(Connector connector, Target target) const {
+    return wrap(reconnect::bind_target(std::move(connector), std::move(target)));
   }
 
   const reconnect::config& config() const noexcept { return config_; }
