@@ -100,7 +100,11 @@ class reconnect_test : public ::testing::Test {
   std::vector<slot_type> start_many(Service svc, std::size_t n) {
     std::vector<slot_type> slots;
     slots.reserve(n);
-    for (std::size_t i = 0; i < n; ++i) slots.push_back(start(svc, "r" + std::to_string(i)));
+    for (std::size_t i = 0; i < n; ++i) {
+      std::string request = "r";  // not "r" + to_string(i): g++ 12 -O3 warns falsely on that (GCC bug 105329)
+      request += std::to_string(i);
+      slots.push_back(start(svc, std::move(request)));
+    }
     return slots;
   }
 
