@@ -39,6 +39,7 @@
 #include <resilience/testing/manual_clock.hpp>
 
 #include "support/fake_backend.hpp"
+#include "support/reconnect_events.hpp"
 
 namespace resilience::test {
 namespace {
@@ -53,23 +54,6 @@ using manual_reconnect_layer = basic_reconnect_layer<testing::manual_timing>;
 /// The error of the reconnect service over the fake backend, which the fallback sees.
 using reconnect_error = reconnect::error<std::error_code, std::error_code>;
 
-std::string describe(const reconnect::event<std::error_code>& e) {
-  struct {
-    std::string operator()(const reconnect::state_changed& s) {
-      return "state " + std::string(to_string(s.from)) + "->" + std::string(to_string(s.to));
-    }
-    std::string operator()(const reconnect::attempt_scheduled& a) {
-      return "attempt " + std::to_string(a.attempt) + " in " +
-             std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(a.delay).count()) + "ms";
-    }
-    std::string operator()(const reconnect::connect_failed<std::error_code>& f) {
-      return "connect_failed " + std::to_string(f.attempt);
-    }
-    std::string operator()(const reconnect::connected& c) { return "connected gen " + std::to_string(c.generation); }
-    std::string operator()(const reconnect::gave_up& g) { return "gave_up after " + std::to_string(g.attempts); }
-  } visitor;
-  return std::visit(visitor, e);
-}
 
 /// 100, 200, 400, 800 ms, then 1 s; no randomness.
 backoff::policy exact_schedule() { return backoff::exponential{.initial = 100ms, .multiplier = 2.0, .max = 1s}; }

@@ -17,6 +17,7 @@
 #include <resilience/testing/manual_clock.hpp>
 
 #include "support/fake_backend.hpp"
+#include "support/reconnect_events.hpp"
 
 namespace resilience::test {
 
@@ -25,23 +26,6 @@ using reconnect::connection_state;
 
 using test_layer = basic_reconnect_layer<testing::manual_timing>;
 
-inline std::string describe(const reconnect::event<std::error_code>& e) {
-  struct {
-    std::string operator()(const reconnect::state_changed& s) {
-      return "state " + std::string(to_string(s.from)) + "->" + std::string(to_string(s.to));
-    }
-    std::string operator()(const reconnect::attempt_scheduled& a) {
-      return "attempt " + std::to_string(a.attempt) + " in " +
-             std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(a.delay).count()) + "ms";
-    }
-    std::string operator()(const reconnect::connect_failed<std::error_code>& f) {
-      return "connect_failed " + std::to_string(f.attempt);
-    }
-    std::string operator()(const reconnect::connected& c) { return "connected gen " + std::to_string(c.generation); }
-    std::string operator()(const reconnect::gave_up& g) { return "gave_up after " + std::to_string(g.attempts); }
-  } visitor;
-  return std::visit(visitor, e);
-}
 
 /// The schedule most tests use: 100, 200, 400 ms ... capped at 1 s, no randomness.
 inline reconnect::config exact_config() {

@@ -48,18 +48,29 @@ inline std::error_code error_code_from_exception(std::exception_ptr e) noexcept 
   }
 }
 
-/// Turns the exception in flight into an error of type `Error`: `Error` either is constructible
-/// from `std::error_code` or provides a static `from_exception(std::exception_ptr)`.
+/// Error types that can hold an exception: constructible from `std::error_code`, or with a
+/// static `from_exception(std::exception_ptr)`.
+template <class Error>
+concept absorbs_exception = requires(std::exception_ptr p) { Error::from_exception(p); } ||
+                            std::is_constructible_v<Error, std::error_code>;
+
+/// Turns an exception into an error of type `Error`.
+template <class Error>
+Error error_from_exception(std::exception_ptr e) {
+  static_assert(absorbs_exception<Error>,
+                "resilience: this error type cannot hold an exception; give it a static "
+                "from_exception(std::exception_ptr) or make it constructible from std::error_code");
+  if constexpr (requires { Error::from_exception(e); }) {
+    return Error::from_exception(std::move(e));
+  } else {
+    return Error(error_code_from_exception(std::move(e)));
+  }
+}
+
+/// Turns the exception in flight into an error of type `Error`.
 template <class Error>
 Error error_from_current_exception() {
-  if constexpr (requires(std::exception_ptr p) { Error::from_exception(p); }) {
-    return Error::from_exception(std::current_exception());
-  } else {
-    static_assert(std::is_constructible_v<Error, std::error_code>,
-                  "resilience: this error type cannot hold an exception; give it a static "
-                  "from_exception(std::exception_ptr) or make it constructible from std::error_code");
-    return Error(error_code_from_exception(std::current_exception()));
-  }
+  return error_from_exception<Error>(std::current_exception());
 }
 
 }  // namespace resilience

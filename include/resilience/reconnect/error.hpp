@@ -8,6 +8,8 @@
 #include <utility>
 #include <variant>
 
+#include <resilience/core/describe.hpp>
+
 namespace resilience::reconnect {
 
 enum class errc {
@@ -69,20 +71,6 @@ inline const std::error_category& category() noexcept {
 
 inline std::error_code make_error_code(errc e) noexcept { return {static_cast<int>(e), category()}; }
 
-namespace detail {
-template <class E>
-std::string describe(const E& e) {
-  if constexpr (std::is_convertible_v<const E&, std::error_code>) {
-    return std::error_code(e).message();
-  } else if constexpr (requires { { e.message() } -> std::convertible_to<std::string>; }) {
-    return e.message();
-  } else if constexpr (requires { { e.what() } -> std::convertible_to<std::string>; }) {
-    return e.what();
-  } else {
-    return "(no description)";
-  }
-}
-}  // namespace detail
 
 /// A reconnecting call's error. `kind()` says what happened, `fate()` whether the request may
 /// have had an effect, and the cause (the service's error, the connector's error, or a library
@@ -153,8 +141,8 @@ class error {
       : kind_(kind), fate_(fate), attempts_(attempts), cause_(std::move(cause)) {}
 
   std::string cause_text() const {
-    if (auto* e = connect_error()) return detail::describe(*e);
-    if (auto* e = service_error()) return detail::describe(*e);
+    if (auto* e = connect_error()) return resilience::detail::describe(*e);
+    if (auto* e = service_error()) return resilience::detail::describe(*e);
     if (auto e = library_error()) return e.message();
     return {};
   }

@@ -9,50 +9,21 @@
 #include <system_error>
 #include <type_traits>
 
+#include <resilience/core/describe.hpp>
 #include <resilience/core/error.hpp>
 
 namespace resilience::fallback::detail {
 
-/// Types that are, or can name, a `std::error_code`: `std::error_code` itself, error code enums,
-/// `boost::system::error_code` (convertible) and types with a `to_error_code()` member.
+// The general helpers live in core/describe.hpp; the fallback names them here.
 template <class E>
-concept has_error_code = requires(const E& e) {
-  { e.to_error_code() } -> std::convertible_to<std::error_code>;
-} || std::is_convertible_v<const E&, std::error_code>;
+concept has_error_code = resilience::detail::has_error_code<E>;
+using resilience::detail::describe;
+using resilience::detail::error_code_of;
+using resilience::detail::is_cancellation;
 
-template <has_error_code E>
-std::error_code error_code_of(const E& e) noexcept {
-  if constexpr (requires { e.to_error_code(); }) {
-    return e.to_error_code();
-  } else {
-    return std::error_code(e);
-  }
-}
-
-/// A cancelled operation: Asio's `operation_aborted` and `std::errc::operation_canceled` compare
-/// equal to this condition. Errors without an error code never mean cancellation.
 template <class E>
-bool is_cancellation(const E& e) noexcept {
-  if constexpr (has_error_code<E>) {
-    return error_code_of(e) == std::errc::operation_canceled;
-  } else {
-    return false;
-  }
-}
-
-/// Error types that can carry an exception thrown by a strategy (see `error_from_current_exception`).
-template <class E>
-concept absorbs_exception =
-    requires(std::exception_ptr p) { E::from_exception(p); } || std::is_constructible_v<E, std::error_code>;
-
-template <absorbs_exception E>
-E error_from_exception(std::exception_ptr e) {
-  if constexpr (requires { E::from_exception(e); }) {
-    return E::from_exception(std::move(e));
-  } else {
-    return E(error_code_from_exception(std::move(e)));
-  }
-}
+concept absorbs_exception = resilience::absorbs_exception<E>;
+using resilience::error_from_exception;
 
 /// The text of an exception, for messages.
 inline std::string describe_exception(const std::exception_ptr& e) {
@@ -62,24 +33,6 @@ inline std::string describe_exception(const std::exception_ptr& e) {
     return x.what();
   } catch (...) {
     return "an exception of unknown type";
-  }
-}
-
-/// Prints any error: its `message()`, itself if it is text, its error code, or `operator<<`.
-template <class E>
-std::string describe(const E& e) {
-  if constexpr (requires { { e.message() } -> std::convertible_to<std::string>; }) {
-    return e.message();
-  } else if constexpr (std::is_convertible_v<const E&, std::string_view>) {
-    return std::string(std::string_view(e));
-  } else if constexpr (has_error_code<E>) {
-    return error_code_of(e).message();
-  } else if constexpr (requires(std::ostream& out) { out << e; }) {
-    std::ostringstream out;
-    out << e;
-    return std::move(out).str();
-  } else {
-    return "an error of a type that cannot be printed";
   }
 }
 
