@@ -10,19 +10,11 @@
 
 #include "bench_support.hpp"
 
-namespace {
-std::atomic<std::uint64_t> allocation_count{0};
-}
+#include "support/allocation_counter.hpp"  // counts operator new and aligned_alloc (Asio's frames)
 
-std::uint64_t bench::allocations() noexcept { return allocation_count.load(std::memory_order_relaxed); }
-
-void* operator new(std::size_t size) {
-  allocation_count.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
+std::uint64_t bench::allocations() noexcept {
+  return resilience::test::heap_allocations.load(std::memory_order_relaxed);
 }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 
 namespace {
 
