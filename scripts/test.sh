@@ -32,6 +32,7 @@ want asan && configure_build_test asan -DCMAKE_BUILD_TYPE=Debug -DRESILIENCE_BUI
 
 want tsan && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" configure_build_test tsan \
   -DCMAKE_BUILD_TYPE=Debug -DRESILIENCE_BUILD_BENCHMARKS=OFF -DRESILIENCE_BUILD_EXAMPLES=OFF -DRESILIENCE_BUILD_DEMO=OFF \
+  -DRESILIENCE_TEST_AREAS="reconnect;fallback;composition" \
   -DCMAKE_CXX_FLAGS="$sanitizer_flags -fsanitize=thread -Wno-tsan"
 
 if want consumer; then
