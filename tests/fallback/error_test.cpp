@@ -13,29 +13,29 @@ namespace {
 using code_error = fallback::error<std::error_code, std::error_code>;
 using text_error = fallback::error<backup_error, backup_error>;
 
-const auto reset = std::make_error_code(std::errc::connection_reset);
+const auto reset_code = std::make_error_code(std::errc::connection_reset);
 const auto io = std::make_error_code(std::errc::io_error);
 
 TEST(fallback_error, primary_error_keeps_the_inner_error_only) {
-  const auto e = code_error::make_primary(reset);
+  const auto e = code_error::make_primary(reset_code);
   EXPECT_TRUE(e.is_primary());
   EXPECT_EQ(e.kind(), fallback::errc::primary_failed);
-  EXPECT_EQ(e.primary(), reset);
+  EXPECT_EQ(e.primary(), reset_code);
   EXPECT_FALSE(e.has_fallback_error());
   EXPECT_FALSE(e.exception());
 }
 
 TEST(fallback_error, fallback_failure_keeps_both_errors_apart) {
-  const auto e = code_error::make_fallback_failed(reset, io);
+  const auto e = code_error::make_fallback_failed(reset_code, io);
   EXPECT_TRUE(e.is_fallback_failed());
-  EXPECT_EQ(e.primary(), reset);
+  EXPECT_EQ(e.primary(), reset_code);
   EXPECT_EQ(e.fallback_error(), io);
 }
 
 TEST(fallback_error, error_code_is_the_wrapped_code_when_there_is_one) {
-  EXPECT_EQ(code_error::make_primary(reset).to_error_code(), reset);
-  EXPECT_EQ(code_error::make_fallback_failed(reset, io).to_error_code(), io);
-  EXPECT_EQ(code_error::make_transformed(reset, io).to_error_code(), io);
+  EXPECT_EQ(code_error::make_primary(reset_code).to_error_code(), reset_code);
+  EXPECT_EQ(code_error::make_fallback_failed(reset_code, io).to_error_code(), io);
+  EXPECT_EQ(code_error::make_transformed(reset_code, io).to_error_code(), io);
 }
 
 TEST(fallback_error, error_code_comes_from_the_fallback_category_for_other_error_types) {
@@ -53,28 +53,28 @@ TEST(fallback_error, message_names_the_kind_and_both_errors) {
   const auto e = text_error::make_fallback_failed(backup_error{"primary down"}, backup_error{"replica down"});
   EXPECT_EQ(e.message(), "fallback failed: an error of a type that cannot be printed (primary error: an error of a "
                          "type that cannot be printed)");
-  const auto coded = code_error::make_fallback_failed(reset, io);
-  EXPECT_EQ(coded.message(), "fallback failed: " + io.message() + " (primary error: " + reset.message() + ")");
+  const auto coded = code_error::make_fallback_failed(reset_code, io);
+  EXPECT_EQ(coded.message(), "fallback failed: " + io.message() + " (primary error: " + reset_code.message() + ")");
 }
 
 TEST(fallback_error, map_primary_and_map_fallback_change_one_side_only) {
-  auto mapped = code_error::make_fallback_failed(reset, io)
+  auto mapped = code_error::make_fallback_failed(reset_code, io)
                     .map_primary([](std::error_code e) { return e.value(); })
                     .map_fallback([](std::error_code e) { return e.message(); });
   static_assert(std::is_same_v<decltype(mapped), fallback::error<int, std::string>>);
   EXPECT_TRUE(mapped.is_fallback_failed());
-  EXPECT_EQ(mapped.primary(), reset.value());
+  EXPECT_EQ(mapped.primary(), reset_code.value());
   EXPECT_EQ(mapped.fallback_error(), io.message());
 }
 
 TEST(fallback_error, throwing_value_factory_becomes_a_fallback_failure) {
   auto svc = fallback_layer(fallback::value_from([]() -> std::string { throw std::runtime_error("cache gone"); }))
-                 .wrap(make_failing(reset));
+                 .wrap(make_failing(reset_code));
   const auto r = run(svc.call("k"));
   ASSERT_TRUE(r.error().is_fallback_failed());
   EXPECT_EQ(r.error().fallback_error(), core_errc::unhandled_exception);
   EXPECT_TRUE(r.error().exception());
-  EXPECT_EQ(r.error().primary(), reset);
+  EXPECT_EQ(r.error().primary(), reset_code);
 }
 
 TEST(fallback_error, throwing_backup_becomes_a_fallback_failure_with_the_thrown_code) {

@@ -1,6 +1,7 @@
 #pragma once
 // What the middlewares need to know about an arbitrary error type: its std::error_code if it has
-// one, whether it means "cancelled", and how to print it. One place, used by every middleware.
+// one, and how to print it. One place, used by every middleware. (Whether it means "cancelled" is
+// the public customisation point of core/cancellation.hpp.)
 #include <concepts>
 #include <sstream>
 #include <string>
@@ -23,17 +24,6 @@ std::error_code error_code_of(const E& e) noexcept {
     return e.to_error_code();
   } else {
     return std::error_code(e);
-  }
-}
-
-/// A cancelled operation: Asio's `operation_aborted` and `std::errc::operation_canceled` compare
-/// equal to this condition. Errors without an error code never mean cancellation.
-template <class E>
-bool is_cancellation(const E& e) noexcept {
-  if constexpr (has_error_code<E>) {
-    return error_code_of(e) == std::errc::operation_canceled;
-  } else {
-    return false;
   }
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 // The fallback service: calls the inner service and, when it fails (or its response is rejected),
 // answers with the strategies instead.
+#include <exception>
 #include <expected>
 #include <memory>
 #include <string_view>
@@ -100,7 +101,8 @@ class fallback_service {
     fallback::detail::kept_request<request_type, copies_request> kept(request);
     auto primary = co_await call_inner(request);
     auto& state = *state_;
-    switch (fallback::detail::judge(primary, state.handle, state.reject_response)) {
+    std::exception_ptr thrown;
+    switch (fallback::detail::judge(primary, state.handle, state.reject_response, thrown)) {
       case fallback::detail::verdict::answer:
         state.emit(fallback::event_kind::success);
         co_return Form::wrap(std::move(*primary), {});
@@ -109,6 +111,9 @@ class fallback_service {
         co_return std::unexpected(error_type::make_primary(std::move(primary.error())));
       case fallback::detail::verdict::fall_back:
         break;
+      case fallback::detail::verdict::predicate_threw:
+        state.emit(fallback::event_kind::failed);
+        co_return std::unexpected(predicate_failure(std::move(primary), std::move(thrown)));
     }
     state.emit(fallback::event_kind::failed_attempt);
     const fallback::detail::attempt_input<request_type, primary_error_type> input{
@@ -127,6 +132,13 @@ class fallback_service {
     } else {
       return inner_.call(std::move(request));
     }
+  }
+
+  // A `handle` or `handle_response` that threw: the fallback failed before any strategy ran.
+  static error_type predicate_failure(std::expected<response_type, primary_error_type>&& primary,
+                                      std::exception_ptr thrown) {
+    if (primary) return error_type::make_response_rejected(std::nullopt, std::move(thrown));
+    return error_type::make_fallback_failed(std::move(primary.error()), std::nullopt, std::move(thrown));
   }
 
   // Turns what the chain answered into the call's result, and says so to the listeners.

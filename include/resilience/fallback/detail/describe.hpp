@@ -9,6 +9,7 @@
 #include <system_error>
 #include <type_traits>
 
+#include <resilience/core/cancellation.hpp>
 #include <resilience/core/describe.hpp>
 #include <resilience/core/error.hpp>
 
@@ -19,7 +20,7 @@ template <class E>
 concept has_error_code = resilience::detail::has_error_code<E>;
 using resilience::detail::describe;
 using resilience::detail::error_code_of;
-using resilience::detail::is_cancellation;
+using resilience::is_cancellation;
 
 template <class E>
 concept absorbs_exception = resilience::absorbs_exception<E>;
