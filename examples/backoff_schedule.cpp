@@ -39,6 +39,7 @@ int main() {
   print_schedule("full_jitter", backoff::full_jitter{.base = 100ms, .max = 1s}, 6);
   print_schedule("equal_jitter", backoff::equal_jitter{.base = 100ms, .max = 1s}, 6);
   print_schedule("decorrelated_jitter", backoff::decorrelated_jitter{.base = 100ms, .max = 1s}, 6);
+  print_schedule("fleet_jitter", backoff::fleet_jitter{.base = 100ms, .max = 1s}, 6);
   print_schedule("grpc", backoff::grpc(), 6);
   print_schedule("custom (3 tries)",
                  backoff::custom{[](const backoff::attempt_info& a) -> std::optional<std::chrono::nanoseconds> {

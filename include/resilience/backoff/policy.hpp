@@ -77,6 +77,21 @@ struct decorrelated_jitter {
   std::chrono::nanoseconds max;   ///< the largest wait; >= base
 };
 
+/// Fleet-safe backoff: `exponential_random`'s +-50 % spread while the waits grow, then one wait
+/// uniform in [0, max] that gives each client a random phase, then waits just under max
+/// (uniform in [0.98 * max, max]). Once past the uniform wait, a fleet's attempts lie evenly over
+/// any stretch of time of length max, so a server returning after a long outage meets about
+/// clients / max connects per second instead of the 1.3-2x that the other policies leave
+/// (docs/backoff.md, "Fleets: choosing the default").
+///
+/// Wait n grows, uniform in [g/2, 3g/2] with g = base * multiplier^(n - 1), while
+/// base * multiplier^n < max; the first n where base * multiplier^n >= max is the uniform wait.
+struct fleet_jitter {
+  std::chrono::nanoseconds base;  ///< centre of the first wait, which lies in [base/2, 3 base/2]; > 0
+  double multiplier = 2.0;        ///< growth per attempt until the uniform wait; finite and >= 1
+  std::chrono::nanoseconds max;   ///< cap, and the period once spread; >= base
+};
+
 /// What a policy is told about the attempt it must wait for.
 struct attempt_info {
   std::uint32_t number;                     ///< 1-based: 1 = first wait of an episode (0 acts as 1)
@@ -107,6 +122,7 @@ template <> inline constexpr std::string_view name_of<exponential_random> = "exp
 template <> inline constexpr std::string_view name_of<full_jitter> = "full_jitter";
 template <> inline constexpr std::string_view name_of<equal_jitter> = "equal_jitter";
 template <> inline constexpr std::string_view name_of<decorrelated_jitter> = "decorrelated_jitter";
+template <> inline constexpr std::string_view name_of<fleet_jitter> = "fleet_jitter";
 template <> inline constexpr std::string_view name_of<custom> = "custom";
 
 /// "1500ms" rather than "1500000000ns": the message should read like the code that set it.
@@ -206,6 +222,10 @@ inline void validate(const decorrelated_jitter& p) {
   require_cap(name_of<decorrelated_jitter>, "base", p.base, p.max);
 }
 
+inline void validate(const fleet_jitter& p) {
+  require_growth(name_of<fleet_jitter>, "base", p.base, p.multiplier, p.max);
+}
+
 inline void validate(const custom& p) {
   if (!p.function) reject(name_of<custom>, "function", "callable", "an empty std::function");
 }
@@ -263,6 +283,31 @@ inline delay_result delay_of(const decorrelated_jitter& p, const attempt_info& a
   return saturate(lerp(base, top, rng.next_unit()), p.base, p.max);
 }
 
+/// How far below max fleet_jitter's period may fall: enough that clients drift apart again
+/// after a chance clump, little enough to cost only 1 % of the ideal spread.
+inline constexpr long double fleet_period_spread = 0.02L;
+
+/// Whether wait `n` of a fleet_jitter is past the growth: base * multiplier^n >= max. The same
+/// expression decides for n and n - 1, so exactly one wait of an episode is the uniform one.
+inline bool fleet_grown(const fleet_jitter& p, long double n) {
+  return p.base.count() * std::pow(static_cast<long double>(p.multiplier), n) >= p.max.count();
+}
+
+inline delay_result delay_of(const fleet_jitter& p, const attempt_info& a, random_source& rng) {
+  const auto u = rng.next_unit();  // one draw whatever the phase, like every randomized policy
+  const long double n = steps(a) + 1;
+  const long double max = p.max.count();
+  const auto zero = std::chrono::nanoseconds::zero();
+  if (!fleet_grown(p, n)) {  // growing: exactly exponential_random with factor 0.5
+    const long double g = capped_growth(p.base, p.multiplier, p.max, a).count();
+    return saturate(lerp(g / 2, g * 3 / 2, u), zero, p.max);
+  }
+  // The uniform wait: whatever the growth left, the end of this wait is uniform modulo max.
+  if (n == 1 || !fleet_grown(p, n - 1)) return saturate(lerp(0, max, u), zero, p.max);
+  // A near-constant period keeps that phase: each client meets a returning server once per max.
+  return saturate(lerp(max * (1 - fleet_period_spread), max, u), zero, p.max);
+}
+
 inline delay_result delay_of(const custom& p, const attempt_info& a, random_source&) {
   auto answer = p.function(a);
   if (answer) answer = std::max(*answer, std::chrono::nanoseconds::zero());
@@ -287,6 +332,7 @@ class policy {
   policy(full_jitter p) : policy_{checked(p)} {}
   policy(equal_jitter p) : policy_{checked(p)} {}
   policy(decorrelated_jitter p) : policy_{checked(p)} {}
+  policy(fleet_jitter p) : policy_{checked(p)} {}
   policy(custom p) : policy_{checked(std::move(p))} {}
 
   /// The delay before attempt `a.number` (the n-th wait of an episode), or nullopt to stop.
@@ -297,6 +343,22 @@ class policy {
 
   /// True for `none`: there is no point starting an episode.
   bool gives_up_immediately() const noexcept { return std::holds_alternative<none>(policy_); }
+
+  /// True for the policies that draw their delays at random (a fleet using them spreads out);
+  /// false for those whose delays are exact (and for `custom`, whose nature is unknown).
+  bool randomized() const noexcept {
+    return std::visit(
+        [](const auto& p) {
+          using P = std::decay_t<decltype(p)>;
+          if constexpr (std::is_same_v<P, exponential_random>) {
+            return p.randomization_factor > 0.0;
+          } else {
+            return std::is_same_v<P, full_jitter> || std::is_same_v<P, equal_jitter> ||
+                   std::is_same_v<P, decorrelated_jitter> || std::is_same_v<P, fleet_jitter>;
+          }
+        },
+        policy_);
+  }
 
   /// The struct's name: "none", "fixed", "exponential", ...
   std::string_view name() const noexcept {
@@ -311,7 +373,7 @@ class policy {
   }
 
   std::variant<none, fixed, linear, exponential, exponential_random, full_jitter, equal_jitter,
-               decorrelated_jitter, custom>
+               decorrelated_jitter, fleet_jitter, custom>
       policy_;
 };
 
