@@ -1,0 +1,211 @@
+#pragma once
+// The timed call as one Asio asynchronous operation: the inner call races the deadline and the
+// caller's cancellation, and the caller is answered by the first of the three without waiting
+// for the others.
+//
+// Why not `make_parallel_group(...).async_wait(wait_for_one())` or awaitable operators: a
+// parallel group completes only once *every* operation has completed, so an inner call that
+// ignores cancellation would hold the caller past its deadline. Here the loser is not waited for.
+//
+// Lifetimes. The inner call runs in a coroutine of its own (`co_spawn`), which owns the request
+// (moved in; an inner service that borrows it borrows it from there) and reaches the inner
+// service through the owner (the service's shared state), which this operation keeps alive. So a
+// caller answered at its deadline may destroy its frame, its copy of the service, even every copy
+// of it: an inner call that goes on touches nothing of theirs.
+//
+// Cost over a direct call: a timer wait, the spawned coroutine (its frame, Asio's entry-point
+// frame, a post when the inner call completes at once), and this operation's state; the state and
+// the operations are allocated through the caller's handler allocator (Asio's per-thread
+// recycling allocator by default), so a warm thread allocates nothing from the heap for them once
+// that cache holds enough blocks (docs/timeout.md, "Cost").
+//
+// Threads. The claims are atomic (referee.hpp), so the three contenders may complete on different
+// threads. The cancellation emitted to the inner call follows Asio's rule for per-operation
+// cancellation: it must come from the strand the inner call runs on. Everything here runs on the
+// caller's executor, so a caller on a strand gets that for free.
+#include <chrono>
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <optional>
+#include <type_traits>
+#include <utility>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/append.hpp>
+#include <boost/asio/associated_allocator.hpp>
+#include <boost/asio/associated_cancellation_slot.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/recycling_allocator.hpp>
+#include <boost/system/error_code.hpp>
+
+#include <resilience/core/asio.hpp>
+#include <resilience/timeout/detail/referee.hpp>
+
+namespace resilience::timeout::detail {
+
+/// How a race ended, as told to the caller.
+enum class race_end : std::uint8_t { inner_finished, deadline_passed, caller_cancelled };
+
+template <class Result>
+struct race_outcome {
+  race_end end = race_end::caller_cancelled;
+  std::optional<Result> result;  ///< the inner call's result, for `inner_finished`
+};
+
+/// What the race needs from its owner (the service's shared state):
+///   request_type, result_type;
+///   asio::awaitable<std::optional<result_type>> run(request_type)  -- the inner call, never throws;
+///   result_type failed_with(std::exception_ptr) const;
+///   bool has_listeners() const;
+///   void finished_late(const result_type&, std::chrono::nanoseconds bound, std::chrono::nanoseconds elapsed) const.
+template <class Owner, class Timing, class Handler>
+class race {
+ public:
+  using result_type = typename Owner::result_type;
+  using outcome = race_outcome<result_type>;
+  using clock = typename Timing::clock;
+  using timer = typename Timing::timer;
+
+  race(std::shared_ptr<Owner> owner, Handler handler, const asio::any_io_executor& executor,
+       typename clock::time_point start, std::chrono::nanoseconds bound)
+      : owner_(std::move(owner)),
+        handler_(std::move(handler)),
+        executor_(executor),
+        timer_(executor),
+        start_(start),
+        bound_(bound) {}
+
+  /// The initiation: spawns the inner call, arms the deadline, listens to the caller's
+  /// cancellation, then acts for whoever won meanwhile (see referee.hpp).
+  static void start(std::shared_ptr<race> self, typename Owner::request_type request,
+                    typename clock::time_point expiry) {
+    race& r = *self;
+    asio::co_spawn(r.executor_, r.owner_->run(std::move(request)),
+                   asio::bind_cancellation_slot(r.inner_cancel_.slot(), inner_done{self}));
+    r.timer_.expires_at(expiry);
+    r.timer_.async_wait(deadline_reached{self});
+    auto slot = asio::get_associated_cancellation_slot(r.handler_);
+    if (slot.is_connected()) slot.template emplace<caller_canceller>(std::weak_ptr<race>(self));
+    // Inside the initiation: the caller is answered through a post, never inline.
+    if (const auto winner = r.referee_.arm(); winner != contender::none) r.act(winner, how::post);
+  }
+
+ private:
+  enum class how : std::uint8_t { dispatch, post };
+
+  struct inner_done {
+    std::shared_ptr<race> self;
+    void operator()(std::exception_ptr thrown, std::optional<result_type> result) const {
+      if (!result) result.emplace(self->owner_->failed_with(thrown));  // the inner call never throws; defensive
+      self->on_inner_done(std::move(*result));
+    }
+  };
+
+  struct deadline_reached {
+    std::shared_ptr<race> self;
+    void operator()(boost::system::error_code ec) const { self->on_deadline(ec); }
+  };
+
+  // Weak: it sits in the caller's slot, inside the caller's coroutine, which the race owns
+  // (through the handler) until it answers; a strong reference would be a cycle.
+  struct caller_canceller {
+    std::weak_ptr<race> race_;
+    void operator()(asio::cancellation_type type) const {
+      if ((type & (asio::cancellation_type::terminal | asio::cancellation_type::partial |
+                   asio::cancellation_type::total)) == asio::cancellation_type::none)
+        return;
+      if (auto self = race_.lock()) self->on_caller_cancel(type);
+    }
+  };
+
+  void on_inner_done(result_type result) {
+    // Written before claiming, so that a deferred win hands it to the starting thread.
+    early_result_.emplace(std::move(result));
+    switch (referee_.claim(contender::inner)) {
+      case verdict::act_now: act(contender::inner, how::dispatch); break;
+      case verdict::deferred: break;
+      case verdict::lost:
+        if (owner_->has_listeners()) {
+          owner_->finished_late(*early_result_, bound_,
+                                std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now() - start_));
+        }
+        early_result_.reset();  // discarded: the caller has had its answer
+        break;
+    }
+  }
+
+  void on_deadline(boost::system::error_code ec) {
+    if (ec) return;  // cancelled: the inner call or the caller answered first
+    if (referee_.claim(contender::deadline) == verdict::act_now) act(contender::deadline, how::dispatch);
+  }
+
+  void on_caller_cancel(asio::cancellation_type type) {
+    caller_cancel_type_ = type;
+    // Posted: completing inline would destroy this canceller (the caller clears its slot) while
+    // the emitter still runs it.
+    if (referee_.claim(contender::caller) == verdict::act_now) act(contender::caller, how::post);
+  }
+
+  void act(contender winner, how completion) {
+    switch (winner) {
+      case contender::inner:
+        timer_.cancel();
+        return complete({race_end::inner_finished, std::move(early_result_)}, completion);
+      case contender::deadline:
+        inner_cancel_.emit(asio::cancellation_type::all);  // the runner's coroutine filters it as usual
+        return complete({race_end::deadline_passed, std::nullopt}, completion);
+      case contender::caller:
+        inner_cancel_.emit(caller_cancel_type_);
+        timer_.cancel();
+        return complete({race_end::caller_cancelled, std::nullopt}, how::post);
+      case contender::none: return;
+    }
+  }
+
+  void complete(outcome o, how completion) {
+    if (completion == how::post) {
+      asio::post(executor_, asio::append(std::move(handler_), std::move(o)));
+    } else {
+      asio::dispatch(executor_, asio::append(std::move(handler_), std::move(o)));
+    }
+  }
+
+  std::shared_ptr<Owner> owner_;
+  Handler handler_;  // moved out once, by whoever acts for the winner
+  asio::any_io_executor executor_;
+  timer timer_;
+  asio::cancellation_signal inner_cancel_;
+  referee referee_;
+  std::optional<result_type> early_result_;
+  asio::cancellation_type caller_cancel_type_ = asio::cancellation_type::none;
+  typename clock::time_point start_;
+  std::chrono::nanoseconds bound_;
+};
+
+/// Calls `owner->run(request)` bounded by `expiry`; completes with `race_outcome`. The caller's
+/// cancellation (its handler's slot) cancels the inner call and answers `caller_cancelled` at
+/// once. `executor`: the caller's, on which the inner call and the timer run.
+template <class Timing, class Owner, class Token>
+auto async_race(std::shared_ptr<Owner> owner, typename Owner::request_type request, asio::any_io_executor executor,
+                typename Timing::clock::time_point start, std::chrono::nanoseconds bound,
+                typename Timing::clock::time_point expiry, Token&& token) {
+  using outcome = race_outcome<typename Owner::result_type>;
+  auto initiation = [](auto handler, std::shared_ptr<Owner> owner, typename Owner::request_type request,
+                       const asio::any_io_executor& executor, typename Timing::clock::time_point start,
+                       std::chrono::nanoseconds bound, typename Timing::clock::time_point expiry) {
+    using state = race<Owner, Timing, std::decay_t<decltype(handler)>>;
+    auto allocator = asio::get_associated_allocator(handler, asio::recycling_allocator<void>());
+    auto self = std::allocate_shared<state>(allocator, std::move(owner), std::move(handler), executor, start, bound);
+    state::start(std::move(self), std::move(request), expiry);
+  };
+  return asio::async_initiate<Token, void(outcome)>(initiation, token, std::move(owner), std::move(request),
+                                                   std::move(executor), start, bound, expiry);
+}
+
+}  // namespace resilience::timeout::detail
