@@ -59,11 +59,15 @@ using reconnect_error = reconnect::error<std::error_code, std::error_code>;
 backoff::policy exact_schedule() { return backoff::exponential{.initial = 100ms, .multiplier = 2.0, .max = 1s}; }
 
 /// While no connection is up, calls fail at once (not_connected): the fallback answers at once.
-reconnect::config fail_fast() { return {.policy = exact_schedule(), .connection_wait_timeout = 0ns}; }
+/// (A connection that answered a call proved itself however briefly it was up, so that a test
+/// can break it at the instant it served.)
+reconnect::config fail_fast() {
+  return {.policy = exact_schedule(), .connection_wait_timeout = 0ns, .min_connected_time = 0ns};
+}
 
 /// Calls wait for the episode, however long it runs.
 reconnect::config wait_for_the_episode() {
-  return {.policy = exact_schedule(), .connection_wait_timeout = reconnect::wait_forever};
+  return {.policy = exact_schedule(), .connection_wait_timeout = reconnect::wait_forever, .min_connected_time = 0ns};
 }
 
 /// What the `from_error` fallback answers after reconnect failed with `kind`.
@@ -201,7 +205,7 @@ TEST_F(fallback_over_reconnect, during_an_outage_calls_get_the_fallback_answer_w
   EXPECT_EQ(b->origin.strategy.kind, "value");
   EXPECT_EQ(svc.inner().state(), connection_state::reconnecting);
   EXPECT_EQ(svc.inner().current_attempt(), 0u);
-  EXPECT_EQ(take_reconnect_events(), (strings{"state connected->reconnecting", "attempt 1 in 100ms"}));
+  EXPECT_EQ(take_reconnect_events(), (strings{"state connected->reconnecting", "retired gen 1", "attempt 1 in 100ms"}));
 
   time.advance(100ms);  // attempt 1 is refused
   EXPECT_EQ(svc.inner().current_attempt(), 1u);
@@ -343,7 +347,7 @@ TEST_F(fallback_over_reconnect, when_the_episode_gives_up_the_waiting_callers_ge
   EXPECT_EQ(svc.inner().state(), connection_state::disconnected);
   EXPECT_EQ(svc.inner().connector_calls(), 1u + 3u);
   EXPECT_EQ(take_reconnect_events(),
-            (strings{"state connected->reconnecting", "attempt 1 in 100ms", "connect_failed 1", "attempt 2 in 200ms",
+            (strings{"state connected->reconnecting", "retired gen 1", "attempt 1 in 100ms", "connect_failed 1", "attempt 2 in 200ms",
                      "connect_failed 2", "attempt 3 in 400ms", "connect_failed 3",
                      "state reconnecting->disconnected", "gave_up after 3"}));
   EXPECT_EQ(count(fkind::failed_attempt), 5u);

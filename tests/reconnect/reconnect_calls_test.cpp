@@ -37,7 +37,9 @@ TEST_F(reconnect_test, service_error_does_not_reconnect) {
 }
 
 TEST_F(reconnect_test, custom_classifier_decides_what_is_a_broken_connection) {
-  auto svc = layer()
+  auto c = exact_config();
+  c.max_replays = 1;
+  auto svc = layer(c)
                  .classify_with([](const std::error_code& ec) { return ec == std::errc::invalid_argument; })
                  .wrap(fake_connector(backend));
   ASSERT_TRUE(call(svc, "a"));
@@ -88,7 +90,9 @@ TEST_F(reconnect_test, throwing_connection_call_becomes_a_service_error_value) {
 }
 
 TEST_F(reconnect_test, connection_throwing_a_broken_connection_error_is_replaced) {
-  auto svc = make_service();
+  auto c = exact_config();
+  c.max_replays = 1;
+  auto svc = make_service(c);
   ASSERT_TRUE(call(svc, "a"));
   auto r = call(svc, "throw_reset");
   ASSERT_FALSE(r);  // replayed on connection 2, which throws again
@@ -202,7 +206,9 @@ TEST_F(reconnect_test, max_replays_zero_never_replays) {
 }
 
 TEST_F(reconnect_test, replay_is_bounded_by_max_replays) {
-  auto svc = make_service();
+  auto c = exact_config();
+  c.max_replays = 1;
+  auto svc = make_service(c);
   ASSERT_TRUE(call(svc, "a"));
   backend->broken_below = 2;  // connection 1 breaks, and connection 2 is broken on arrival
   auto r = call(svc, "b");
@@ -212,6 +218,27 @@ TEST_F(reconnect_test, replay_is_bounded_by_max_replays) {
   EXPECT_EQ(received_on(*backend, 1), (strings{"a", "b"}));
   EXPECT_EQ(received_on(*backend, 2), strings{"b"});
   EXPECT_TRUE(received_on(*backend, 3).empty());
+}
+
+TEST_F(reconnect_test, default_max_replays_survives_three_broken_connections_in_a_row) {
+  auto svc = make_service();
+  ASSERT_TRUE(call(svc, "a"));
+  backend->broken_below = 3;  // connection 1 breaks, and connections 2 and 3 are broken on arrival
+  auto r = call(svc, "b", 30s);
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(*r, "conn4:b");
+  EXPECT_EQ(svc.replays(), 3u);
+}
+
+TEST_F(reconnect_test, default_max_replays_gives_up_on_the_fourth_broken_connection) {
+  auto svc = make_service();
+  ASSERT_TRUE(call(svc, "a"));
+  backend->broken_below = 4;
+  auto r = call(svc, "b", 30s);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind(), errc::not_replayed);
+  EXPECT_EQ(received_on(*backend, 4), strings{"b"});
+  EXPECT_TRUE(received_on(*backend, 5).empty());
 }
 
 TEST_F(reconnect_test, max_replays_two_replays_on_a_third_connection) {

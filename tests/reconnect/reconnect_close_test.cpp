@@ -7,12 +7,6 @@ namespace {
 
 using reconnect::errc;
 
-reconnect::config one_second_backoff() {
-  auto c = exact_config();
-  c.policy = backoff::fixed{.interval = 1s};
-  return c;
-}
-
 TEST_F(reconnect_test, close_during_reconnect_completes_every_waiter_at_once) {
   auto svc = make_service(one_second_backoff());
   ASSERT_TRUE(call(svc, "warm-up"));

@@ -110,7 +110,8 @@ TEST(reconnect_error, service_error_converts_to_the_service_code) {
 TEST(reconnect_error, max_attempts_message_reads_with_count_and_cause) {
   auto e = error_t::connect_failure(errc::max_attempts_exceeded, reconnect::request_fate::not_sent, 3, refused());
   EXPECT_EQ(e.to_error_code(), make_error_code(errc::max_attempts_exceeded));
-  EXPECT_EQ(e.message(), "gave up reconnecting after the maximum number of attempts (3 attempts): " + refused().message());
+  EXPECT_EQ(e.message(), "gave up reconnecting after the maximum number of attempts (3 attempts): " + refused().message() +
+                            " [request not sent]");
 }
 
 TEST(reconnect_error, not_replayed_message_says_the_request_may_have_been_applied) {
@@ -125,7 +126,7 @@ TEST(reconnect_error, library_cause_message_names_the_timeout) {
   auto e = error_t::library_failure(errc::max_attempts_exceeded, reconnect::request_fate::not_sent, 1,
                                     make_error_code(errc::connect_timeout));
   EXPECT_EQ(e.message(),
-            "gave up reconnecting after the maximum number of attempts (1 attempt): connect attempt timed out");
+            "gave up reconnecting after the maximum number of attempts (1 attempt): connect attempt timed out [request not sent]");
 }
 
 TEST_F(reconnect_test, failed_call_error_is_readable_end_to_end) {
@@ -147,6 +148,28 @@ TEST(reconnect_error, converts_to_error_code_for_the_default_classifier) {
   EXPECT_FALSE(reconnect::connection_errors()(e));
   auto passed = error_t::from_service(make_error_code(std::errc::connection_reset));
   EXPECT_TRUE(reconnect::connection_errors()(passed));
+}
+
+}  // namespace
+}  // namespace resilience::test
+
+namespace resilience::test {
+namespace {
+
+TEST(reconnect_classifier, a_call_deadline_is_not_a_broken_connection) {
+  EXPECT_FALSE(reconnect::is_connection_error(make_error_code(timeout::errc::elapsed)));
+}
+
+TEST(reconnect_classifier, an_unresponsive_connection_the_user_asked_to_treat_as_broken_is_one) {
+  EXPECT_TRUE(reconnect::is_connection_error(make_error_code(timeout::errc::connection_unresponsive)));
+}
+
+TEST(reconnect_classifier, a_socket_timeout_is_a_broken_connection) {
+  EXPECT_TRUE(reconnect::is_connection_error(make_error_code(std::errc::timed_out)));
+}
+
+TEST(reconnect_classifier, a_request_never_sent_is_a_broken_connection) {
+  EXPECT_TRUE(reconnect::is_connection_error(make_error_code(delivery_errc::never_sent)));
 }
 
 }  // namespace

@@ -27,10 +27,20 @@ using reconnect::connection_state;
 using test_layer = basic_reconnect_layer<testing::manual_timing>;
 
 
-/// The schedule most tests use: 100, 200, 400 ms ... capped at 1 s, no randomness.
+/// The schedule most tests use: 100, 200, 400 ms ... capped at 1 s, no randomness. A connection
+/// that answered a call proved itself however briefly it was up (min_connected_time 0), so that
+/// tests can break it at the instant it served; the flapping tests set their own minimum.
 inline reconnect::config exact_config() {
   return {.policy = backoff::exponential{.initial = 100ms, .multiplier = 2.0, .max = 1s},
-          .connection_wait_timeout = reconnect::wait_forever};
+          .connection_wait_timeout = reconnect::wait_forever,
+          .min_connected_time = 0ns};
+}
+
+/// The exact config with a fixed 1 s backoff: long enough to act during the wait.
+inline reconnect::config one_second_backoff() {
+  auto c = exact_config();
+  c.policy = backoff::fixed{.interval = 1s};
+  return c;
 }
 
 class reconnect_test : public ::testing::Test {

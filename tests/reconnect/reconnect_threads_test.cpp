@@ -311,5 +311,72 @@ TEST(reconnect_threads, close_from_another_thread_ends_every_call_and_the_loop) 
   EXPECT_EQ(backend->connections_alive.load(), 0);
 }
 
+TEST(reconnect_threads, probe_retires_connections_under_concurrent_calls_on_four_threads) {
+  asio::io_context ctx(thread_count);
+  auto backend = std::make_shared<threadsafe_backend>();
+  auto config = fast_config();
+  config.probe_interval = 1ms;
+  config.probe_timeout = 100ms;
+  config.min_connected_time = 0ns;
+  auto svc = reconnect_layer(ctx.get_executor(), config)
+                 .probe_with([](closable_threadsafe_connection& c) { return c.ping(); })
+                 .wrap(closable_threadsafe_connector(backend));
+  threaded_run runner(ctx);
+
+  constexpr int callers = 16;
+  constexpr int min_calls_each = 50;
+  constexpr int deafen_count = 50;
+  std::atomic<bool> deafening_done{false};
+  std::atomic<int> deafened{0};
+  tally t;
+  countdown finished(callers + 1, [&] {
+    svc.close();
+    runner.done();
+  });
+  for (int w = 0; w < callers; ++w) {
+    asio::co_spawn(
+        ctx,
+        [&, svc, w]() mutable -> asio::awaitable<void> {
+          for (int i = 0; i < min_calls_each || !deafening_done.load(); ++i) {
+            const std::string request = "w" + std::to_string(w) + "-" + std::to_string(i);
+            ++t.started;
+            t.count(co_await svc.call(request), request);
+            // Leave the connection idle now and then, so that its probe runs.
+            if (i % 8 == 0) {
+              asio::steady_timer idle(co_await asio::this_coro::executor, 2ms);
+              co_await idle.async_wait(asio::use_awaitable);
+            }
+          }
+          finished.arrive();
+        },
+        asio::detached);
+  }
+  asio::co_spawn(
+      ctx,
+      [&]() -> asio::awaitable<void> {
+        asio::steady_timer timer(co_await asio::this_coro::executor);
+        for (int i = 0; i < deafen_count; ++i) {
+          timer.expires_after(2ms);
+          co_await timer.async_wait(asio::use_awaitable);
+          backend->deafen_connections();
+          ++deafened;
+        }
+        deafening_done = true;
+        finished.arrive();
+      },
+      asio::detached);
+
+  runner.run();
+
+  ASSERT_FALSE(runner.timed_out()) << "calls still pending after 20 s: " << t.started - t.completed;
+  EXPECT_EQ(t.completed.load(), t.started.load());
+  EXPECT_EQ(t.other.load(), 0);
+  EXPECT_EQ(t.wrong_answer.load(), 0);
+  EXPECT_EQ(t.succeeded + t.not_replayed, t.completed.load());
+  EXPECT_GT(svc.probe_failures(), 0u);
+  EXPECT_EQ(backend->closes.load(), svc.probe_failures()) << "every connection the probe found dead was told to close once";
+  EXPECT_LE(backend->connector_calls.load(), std::uint64_t(deafened.load()) + 1) << "one connector call per dead connection";
+}
+
 }  // namespace
 }  // namespace resilience::test

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <list>
 #include <expected>
 #include <memory>
 #include <stdexcept>
@@ -18,6 +19,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <resilience/core/delivery.hpp>
 #include <resilience/testing/manual_clock.hpp>
 
 namespace resilience::test {
@@ -36,17 +38,35 @@ struct backend_state {
   std::uint64_t broken_below = 0;                // connections with id <= this are broken
   std::vector<std::pair<std::uint64_t, std::string>> received;  // (connection id, request)
   std::uint64_t connections_alive = 0;
+  std::uint64_t silent_below = 0;                // connections with id <= this never answer (half-open)
+  std::uint64_t probes = 0;                      // pings received, answered or not
+  std::vector<testing::manual_clock::time_point> probe_times;
+  std::vector<std::uint64_t> closed;             // ids of connections told to close, in order
+};
+
+/// What a connection's calls wait on while its peer is silent: nothing answers until the
+/// connection is closed (then they fail with operation_aborted, as an Asio socket's operations
+/// do) or the call is cancelled.
+struct line_state {
+  bool closed = false;
+  std::list<testing::manual_timer*> silent_waits;
 };
 
 /// Requests with a meaning: "fail" answers invalid_argument (a service error, not a broken
 /// connection); "throw" throws std::runtime_error; "throw_reset" throws a std::system_error
-/// carrying connection_reset. Anything else is echoed as "conn<id>:<request>".
+/// carrying connection_reset; "break" answers connection_reset on a silent connection (the one
+/// call that meets the reset while the others hang); on a broken connection, a request starting with "unsent" fails
+/// with delivery_errc::never_sent and is not received (it was queued behind the write that
+/// failed). Anything else is echoed as "conn<id>:<request>". A silent connection answers
+/// nothing at all (see line_state).
 class fake_connection {
  public:
-  fake_connection(std::shared_ptr<backend_state> s, std::uint64_t id) : state_(std::move(s)), id_(id) {
+  fake_connection(std::shared_ptr<backend_state> s, std::uint64_t id)
+      : state_(std::move(s)), id_(id), line_(std::make_shared<line_state>()) {
     ++state_->connections_alive;
   }
-  fake_connection(fake_connection&& other) noexcept : state_(std::move(other.state_)), id_(other.id_) {}
+  fake_connection(fake_connection&& other) noexcept
+      : state_(std::move(other.state_)), id_(other.id_), line_(std::move(other.line_)) {}
   fake_connection& operator=(fake_connection&&) = delete;
   ~fake_connection() {
     if (state_) --state_->connections_alive;
@@ -57,12 +77,24 @@ class fake_connection {
   /// is in flight for that long and a break during the flight is seen at its end.
   asio::awaitable<std::expected<std::string, std::error_code>> call(const std::string& request) {
     auto state = state_;  // the connection may be dropped by the service while the call runs
+    auto line = line_;
+    if (line->closed) co_return std::unexpected(make_error_code(std::errc::operation_canceled));
     if (state->call_delay > std::chrono::nanoseconds::zero()) {
       testing::manual_timer t(co_await asio::this_coro::executor, state->call_delay);
       auto [ec] = co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
       if (ec) co_return std::unexpected(ec);
     }
+    if (id_ <= state->broken_below && request.starts_with("unsent")) {
+      co_return std::unexpected(make_error_code(resilience::delivery_errc::never_sent));
+    }
     state->received.emplace_back(id_, request);
+    if (request == "break" && id_ <= state->silent_below) {
+      co_return std::unexpected(make_error_code(std::errc::connection_reset));
+    }
+    if (id_ <= state->silent_below) {
+      auto ec = co_await wait_for_an_answer_that_never_comes(*line);
+      co_return std::unexpected(ec);
+    }
     if (id_ <= state->broken_below) co_return std::unexpected(make_error_code(std::errc::connection_reset));
     if (request == "fail") co_return std::unexpected(make_error_code(std::errc::invalid_argument));
     if (request == "throw") throw std::runtime_error("connection exploded");
@@ -70,18 +102,56 @@ class fake_connection {
     co_return "conn" + std::to_string(id_) + ":" + request;
   }
 
+  /// A health probe: answers unless the connection is broken (connection_reset) or silent.
+  asio::awaitable<std::expected<void, std::error_code>> ping() {
+    auto state = state_;
+    auto line = line_;
+    ++state->probes;
+    state->probe_times.push_back(testing::manual_clock::now());
+    if (line->closed) co_return std::unexpected(make_error_code(std::errc::operation_canceled));
+    if (id_ <= state->silent_below) co_return std::unexpected(co_await wait_for_an_answer_that_never_comes(*line));
+    if (id_ <= state->broken_below) co_return std::unexpected(make_error_code(std::errc::connection_reset));
+    co_return std::expected<void, std::error_code>();
+  }
+
   std::uint64_t id() const { return id_; }
 
+ protected:
+  /// Stops the connection: every call waiting on it fails now with operation_aborted.
+  void close_line() {
+    if (line_->closed) return;
+    line_->closed = true;
+    state_->closed.push_back(id_);
+    for (auto* wait : line_->silent_waits) wait->cancel();
+  }
+
  private:
+  static asio::awaitable<std::error_code> wait_for_an_answer_that_never_comes(line_state& line) {
+    testing::manual_timer t(co_await asio::this_coro::executor, testing::manual_clock::time_point::max());
+    line.silent_waits.push_back(&t);
+    auto [ec] = co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+    line.silent_waits.remove(&t);
+    co_return ec ? std::error_code(ec) : make_error_code(std::errc::timed_out);
+  }
+
   std::shared_ptr<backend_state> state_;
   std::uint64_t id_;
+  std::shared_ptr<line_state> line_;
 };
 
-class fake_connector {
+/// A fake connection that reconnect can retire: it has `close()`.
+class closable_fake_connection : public fake_connection {
  public:
-  explicit fake_connector(std::shared_ptr<backend_state> s) : state_(std::move(s)) {}
+  using fake_connection::fake_connection;
+  void close() { close_line(); }
+};
 
-  asio::awaitable<std::expected<fake_connection, std::error_code>> connect() {
+template <class Connection>
+class basic_fake_connector {
+ public:
+  explicit basic_fake_connector(std::shared_ptr<backend_state> s) : state_(std::move(s)) {}
+
+  asio::awaitable<std::expected<Connection, std::error_code>> connect() {
     ++state_->connector_calls;
     state_->connect_times.push_back(testing::manual_clock::now());
     if (state_->connect_delay > std::chrono::nanoseconds::zero()) {
@@ -98,12 +168,15 @@ class fake_connector {
       state_->connect_failures.pop_front();
       co_return std::unexpected(ec);
     }
-    co_return fake_connection(state_, ++state_->current_id);
+    co_return Connection(state_, ++state_->current_id);
   }
 
  private:
   std::shared_ptr<backend_state> state_;
 };
+
+using fake_connector = basic_fake_connector<fake_connection>;
+using closable_fake_connector = basic_fake_connector<closable_fake_connection>;
 
 /// Breaks every connection made so far, as a server restart would.
 inline void break_connections(backend_state& s) { s.broken_below = s.current_id; }
@@ -113,6 +186,13 @@ inline std::vector<std::string> received_on(const backend_state& s, std::uint64_
   std::vector<std::string> out;
   for (const auto& [conn, request] : s.received)
     if (conn == id) out.push_back(request);
+  return out;
+}
+
+/// The gaps between consecutive connector calls, from connector call `from` (0-based) on.
+inline std::vector<std::chrono::nanoseconds> gaps(const backend_state& b, std::size_t from = 0) {
+  std::vector<std::chrono::nanoseconds> out;
+  for (std::size_t i = from + 1; i < b.connect_times.size(); ++i) out.push_back(b.connect_times[i] - b.connect_times[i - 1]);
   return out;
 }
 

@@ -23,6 +23,20 @@ inline std::string describe(const reconnect::event<std::error_code>& e) {
     }
     std::string operator()(const reconnect::connected& c) { return "connected gen " + std::to_string(c.generation); }
     std::string operator()(const reconnect::gave_up& g) { return "gave_up after " + std::to_string(g.attempts); }
+    std::string operator()(const reconnect::probe_failed& p) {
+      return "probe_failed gen " + std::to_string(p.generation) + ": " + p.cause.message();
+    }
+    std::string operator()(const reconnect::connection_retired& r) {
+      return "retired gen " + std::to_string(r.generation) + (r.told_to_close ? " (closed)" : "");
+    }
+    std::string operator()(const reconnect::replayed& r) {
+      return "replay " + std::to_string(r.replay) + " after gen " + std::to_string(r.generation) +
+             (r.fate == reconnect::request_fate::not_sent ? " (not sent)" : " (may have been applied)");
+    }
+    std::string operator()(const reconnect::flapped& f) {
+      return "flapped gen " + std::to_string(f.generation) + " after " +
+             std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(f.connected_for).count()) + "ms";
+    }
   } visitor;
   return std::visit(visitor, e);
 }

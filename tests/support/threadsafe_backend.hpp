@@ -24,8 +24,15 @@ struct threadsafe_backend {
   std::atomic<std::uint64_t> calls{0};         // calls that reached a connection
   std::atomic<std::int64_t> connections_alive{0};
 
+  std::atomic<std::uint64_t> deaf_below{0};    // connections with id <= this fail their probe
+  std::atomic<std::uint64_t> probes{0};
+  std::atomic<std::uint64_t> closes{0};        // connections told to close
+
   /// Breaks every connection made so far, as a server restart would.
   void break_connections() { broken_below.store(current_id.load()); }
+  /// Makes the probe of every connection made so far fail; calls still succeed (a peer that
+  /// answers its calls from a queue but no longer its pings).
+  void deafen_connections() { deaf_below.store(current_id.load()); }
 };
 
 class threadsafe_connection {
@@ -39,31 +46,63 @@ class threadsafe_connection {
     if (backend_) --backend_->connections_alive;
   }
 
-  /// Echoes the request; a broken connection answers connection_reset.
+  /// Echoes the request; a broken connection answers connection_reset, a closed one
+  /// operation_canceled (as an Asio socket's operations do once it is closed).
   boost::asio::awaitable<std::expected<std::string, std::error_code>> call(const std::string& request) {
+    auto closed = closed_;
     co_await boost::asio::post(co_await boost::asio::this_coro::executor, boost::asio::use_awaitable);
     ++backend_->calls;
+    if (closed->load()) co_return std::unexpected(make_error_code(std::errc::operation_canceled));
     if (id_ <= backend_->broken_below.load()) co_return std::unexpected(make_error_code(std::errc::connection_reset));
     co_return request;
+  }
+
+  /// A health probe: fails on a broken or deafened connection.
+  boost::asio::awaitable<std::expected<void, std::error_code>> ping() {
+    auto closed = closed_;
+    co_await boost::asio::post(co_await boost::asio::this_coro::executor, boost::asio::use_awaitable);
+    ++backend_->probes;
+    if (closed->load() || id_ <= backend_->broken_below.load() || id_ <= backend_->deaf_below.load()) {
+      co_return std::unexpected(make_error_code(std::errc::connection_reset));
+    }
+    co_return std::expected<void, std::error_code>();
+  }
+
+ protected:
+  /// Safe from any thread: calls that follow fail.
+  void close_line() {
+    if (!closed_->exchange(true)) ++backend_->closes;
   }
 
  private:
   std::shared_ptr<threadsafe_backend> backend_;
   std::uint64_t id_;
+  std::shared_ptr<std::atomic<bool>> closed_ = std::make_shared<std::atomic<bool>>(false);
 };
 
-class threadsafe_connector {
+/// A connection reconnect can retire (it has `close()`).
+class closable_threadsafe_connection : public threadsafe_connection {
  public:
-  explicit threadsafe_connector(std::shared_ptr<threadsafe_backend> b) : backend_(std::move(b)) {}
+  using threadsafe_connection::threadsafe_connection;
+  void close() { close_line(); }
+};
 
-  boost::asio::awaitable<std::expected<threadsafe_connection, std::error_code>> connect() {
+template <class Connection>
+class basic_threadsafe_connector {
+ public:
+  explicit basic_threadsafe_connector(std::shared_ptr<threadsafe_backend> b) : backend_(std::move(b)) {}
+
+  boost::asio::awaitable<std::expected<Connection, std::error_code>> connect() {
     ++backend_->connector_calls;
     co_await boost::asio::post(co_await boost::asio::this_coro::executor, boost::asio::use_awaitable);
-    co_return threadsafe_connection(backend_, ++backend_->current_id);
+    co_return Connection(backend_, ++backend_->current_id);
   }
 
  private:
   std::shared_ptr<threadsafe_backend> backend_;
 };
+
+using threadsafe_connector = basic_threadsafe_connector<threadsafe_connection>;
+using closable_threadsafe_connector = basic_threadsafe_connector<closable_threadsafe_connection>;
 
 }  // namespace resilience::test

@@ -5,14 +5,20 @@
 
 #include <boost/asio/error.hpp>
 
+#include <resilience/timeout/error.hpp>
+
 namespace resilience::reconnect {
 
 /// Boost.Asio reports errors as boost::system::error_code; they convert to std::error_code, which
 /// is what the library works with.
 ///
 /// True for the conditions that a stream socket reports when its connection is gone: broken
-/// pipe, connection reset/aborted/refused, not connected, timed out, and end of file.
+/// pipe, connection reset/aborted/refused, not connected, timed out, and end of file. A timeout
+/// layer's `elapsed` is not one of them, although it compares equal to timed_out: a call's
+/// deadline says nothing about the connection (its `connection_unresponsive`, which a user asks
+/// for with `elapsed_means_broken_connection`, is).
 inline bool is_connection_error(const std::error_code& ec) noexcept {
+  if (ec == timeout::errc::elapsed) return false;
   return ec == std::errc::broken_pipe || ec == std::errc::connection_reset ||
          ec == std::errc::connection_aborted || ec == std::errc::connection_refused ||
          ec == std::errc::not_connected || ec == std::errc::timed_out ||

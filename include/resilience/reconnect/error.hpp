@@ -8,6 +8,7 @@
 #include <utility>
 #include <variant>
 
+#include <resilience/core/delivery.hpp>
 #include <resilience/core/describe.hpp>
 
 namespace resilience::reconnect {
@@ -23,14 +24,13 @@ enum class errc {
   connect_timeout,          ///< a connect attempt took longer than connect_timeout
   closed,                   ///< the service was closed
   cancelled,                ///< the call was cancelled while it waited for a connection
+  user_callable_threw,      ///< the classifier or the replay predicate threw (cause: the exception's code)
+  probe_failed,             ///< the health probe answered with an error (an event's cause, not a call's kind)
+  probe_timeout,            ///< the health probe did not answer within probe_timeout (an event's cause)
 };
 
-/// Whether the failed request can have had an effect on the server.
-enum class request_fate : std::uint8_t {
-  not_sent,               ///< it never reached a connection: certainly not applied
-  may_have_been_applied,  ///< it was sent on a connection that then broke
-  answered,               ///< the service received it and answered with an error
-};
+/// The fate of a failed request (core/delivery.hpp), named here where most users meet it.
+using request_fate = resilience::request_fate;
 
 namespace detail {
 class category_impl final : public std::error_category {
@@ -48,6 +48,9 @@ class category_impl final : public std::error_category {
       case errc::connect_timeout: return "connect attempt timed out";
       case errc::closed: return "the service is closed";
       case errc::cancelled: return "the call was cancelled";
+      case errc::user_callable_threw: return "a classifier or replay predicate threw";
+      case errc::probe_failed: return "the health probe failed";
+      case errc::probe_timeout: return "the health probe did not answer in time";
     }
     return "unknown reconnect error";
   }
@@ -55,7 +58,8 @@ class category_impl final : public std::error_category {
   std::error_condition default_error_condition(int value) const noexcept override {
     switch (static_cast<errc>(value)) {
       case errc::connection_wait_timeout:
-      case errc::connect_timeout: return std::errc::timed_out;
+      case errc::connect_timeout:
+      case errc::probe_timeout: return std::errc::timed_out;
       case errc::closed:
       case errc::cancelled: return std::errc::operation_canceled;
       default: return {value, *this};
@@ -81,20 +85,30 @@ class error {
   using connect_error_type = ConnectError;
   using service_error_type = ServiceError;
 
-  static error from_service(ServiceError e) {
-    return error(errc::service_error, request_fate::answered, 0, cause_t(std::in_place_index<service_index>, std::move(e)));
+  /// `fate` is `answered`, or `may_have_been_applied` when an earlier send of the same call broke.
+  static error from_service(ServiceError e, request_fate fate = request_fate::answered) {
+    return error(errc::service_error, fate, 0, cause_t(std::in_place_index<service_index>, std::move(e)));
   }
-  static error not_replayed(ServiceError e) {
-    return error(errc::not_replayed, request_fate::may_have_been_applied, 0,
-                 cause_t(std::in_place_index<service_index>, std::move(e)));
+  /// `fate` is `not_sent` when the connection said it never wrote the request (and no earlier
+  /// send of the call broke).
+  static error not_replayed(ServiceError e, request_fate fate = request_fate::may_have_been_applied) {
+    return error(errc::not_replayed, fate, 0, cause_t(std::in_place_index<service_index>, std::move(e)));
   }
   static error reconnect_not_permitted(request_fate fate) { return error(errc::reconnect_not_permitted, fate, 0, {}); }
-  static error of_kind(errc kind, request_fate fate) { return error(kind, fate, 0, {}); }
+  static error of_kind(errc kind, request_fate fate, std::uint32_t attempts = 0) { return error(kind, fate, attempts, {}); }
   static error connect_failure(errc kind, request_fate fate, std::uint32_t attempts, ConnectError e) {
     return error(kind, fate, attempts, cause_t(std::in_place_index<connect_index>, std::move(e)));
   }
   static error library_failure(errc kind, request_fate fate, std::uint32_t attempts, std::error_code e) {
     return error(kind, fate, attempts, cause_t(std::in_place_index<library_index>, e));
+  }
+
+  /// Gives an error that has no cause of its own (a wait that failed after the connection broke
+  /// under the call: reconnect not permitted, wait timed out, closed) the broken-connection
+  /// error that started it.
+  error&& with_cause_if_none(ServiceError e) && {
+    if (std::holds_alternative<std::monostate>(cause_)) cause_.template emplace<service_index>(std::move(e));
+    return std::move(*this);
   }
 
   errc kind() const noexcept { return kind_; }
@@ -105,7 +119,8 @@ class error {
   std::uint32_t attempts() const noexcept { return attempts_; }
 
   bool is_service_error() const noexcept { return kind_ == errc::service_error; }
-  /// The service's own error: passed through, or the broken-connection error of a call not replayed.
+  /// The service's own error: passed through, the broken-connection error of a call not
+  /// replayed, or the broken-connection error behind a wait that failed afterwards.
   const ServiceError* service_error() const noexcept { return std::get_if<service_index>(&cause_); }
   /// The connector's error of the last failed attempt, if that is what ended the episode.
   const ConnectError* connect_error() const noexcept { return std::get_if<connect_index>(&cause_); }
@@ -128,6 +143,7 @@ class error {
     if (attempts_ > 0) text += " (" + std::to_string(attempts_) + (attempts_ == 1 ? " attempt)" : " attempts)");
     if (auto cause = cause_text(); !cause.empty()) text += ": " + cause;
     if (fate_ == request_fate::may_have_been_applied) text += " [request may have been applied]";
+    if (fate_ == request_fate::not_sent) text += " [request not sent]";
     return text;
   }
 

@@ -7,6 +7,7 @@
 #include <system_error>
 #include <variant>
 
+#include <resilience/core/delivery.hpp>
 #include <resilience/reconnect/state.hpp>
 
 namespace resilience::reconnect {
@@ -44,8 +45,43 @@ struct gave_up {
   std::uint32_t attempts;
 };
 
+/// The health probe found generation `generation` dead; the connection is retired and an
+/// episode starts. `cause` is the probe's error code (errc::probe_failed when its error type has
+/// none), errc::probe_timeout, or the code of what the probe threw.
+struct probe_failed {
+  std::uint64_t generation;
+  std::error_code cause;
+};
+
+/// Generation `generation` was declared broken (by a call or by the probe) and taken out of
+/// service. `told_to_close` says whether the connection was told to stop (it has `close()` or
+/// `cancel()`), so that calls still in flight on it fail now instead of waiting for the OS.
+struct connection_retired {
+  std::uint64_t generation;
+  bool told_to_close;
+};
+
+/// A call's request, which failed on generation `generation` when it broke, is being sent again
+/// on a newer connection (reported just before it is sent). `fate` is `not_sent` when the
+/// connection never wrote it (replayed whatever the replay predicate says),
+/// `may_have_been_applied` otherwise. `replay` counts from 1 within the call.
+struct replayed {
+  std::uint64_t generation;
+  request_fate fate;
+  std::uint32_t replay;
+};
+
+/// Generation `generation` broke before it proved itself (it never answered, or it was up for
+/// less than min_connected_time): the next episode continues the backoff instead of resetting it.
+struct flapped {
+  std::uint64_t generation;
+  std::chrono::nanoseconds connected_for;
+  bool answered;  ///< whether it had answered anything at all
+};
+
 template <class ConnectError>
-using event = std::variant<state_changed, attempt_scheduled, connect_failed<ConnectError>, connected, gave_up>;
+using event = std::variant<state_changed, attempt_scheduled, connect_failed<ConnectError>, connected, gave_up,
+                           probe_failed, connection_retired, replayed, flapped>;
 
 template <class ConnectError>
 using listener = std::function<void(const event<ConnectError>&)>;

@@ -7,8 +7,14 @@
 #include <optional>
 #include <utility>
 
+#include <boost/asio/this_coro.hpp>
+
+#include <resilience/core/cancellation.hpp>
+#include <resilience/core/delivery.hpp>
+#include <resilience/core/error.hpp>
 #include <resilience/core/service.hpp>
 #include <resilience/core/timing.hpp>
+#include <resilience/reconnect/detail/replay.hpp>
 #include <resilience/reconnect/detail/shared_state.hpp>
 
 namespace resilience {
@@ -24,6 +30,7 @@ namespace resilience {
 template <class Connector, class Timing = steady_timing>
 class basic_reconnect_service {
   using state_type = reconnect::detail::shared_state<Connector, Timing>;
+  using held_type = typename state_type::held_type;
 
  public:
   using connector_type = Connector;
@@ -48,40 +55,76 @@ class basic_reconnect_service {
   awaitable_result<response_type, error_type> call(request_type request) {
     auto& shared = *state_;
     std::optional<typename Timing::clock::time_point> deadline;
-    reconnect::request_fate fate = reconnect::request_fate::not_sent;
-    std::uint32_t replays = 0;
+    reconnect::detail::call_progress progress;
+    std::optional<service_error_type> broken;  // the cause of a wait that fails after a break
+    std::optional<reconnect::replayed> replaying;  // reported when the request is sent again
     for (;;) {
-      auto lease = shared.acquire();
-      if (!lease.connection) {
-        auto up = co_await shared.await_connection(fate, deadline);
-        if (!up) co_return std::unexpected(std::move(up.error()));
+      auto held = shared.acquire();
+      if (!held) {
+        auto up = co_await shared.await_connection(progress.fate, deadline);
+        if (!up) co_return std::unexpected(with_cause(std::move(up.error()), broken));
         continue;
       }
+      if (replaying) shared.note_replay(*std::exchange(replaying, std::nullopt));
       // Decided before sending only when the answer changes what is sent (a copy to keep).
       std::optional<bool> may_replay;
-      if constexpr (!borrows_request) may_replay = replays < shared.settings().max_replays && shared.replay_permitted(request);
+      if constexpr (!borrows_request) {
+        auto permitted = ask_replay(request, progress.replays, progress.fate);
+        if (!permitted) co_return std::unexpected(std::move(permitted.error()));
+        may_replay = *permitted;
+      }
       std::optional<result_type_of<connection_type>> result;
       try {
-        result.emplace(co_await send(*lease.connection, request, may_replay.value_or(false)));
+        result.emplace(co_await send(held->connection, request, may_replay.value_or(false)));
       } catch (...) {
         result.emplace(std::unexpect, error_from_current_exception<service_error_type>());
       }
-      if (*result) co_return std::move(**result);
+      if (*result) {
+        held->note_answer();
+        co_return std::move(**result);
+      }
       auto& failure = result->error();
-      if (!shared.is_connection_error(failure))
-        co_return std::unexpected(error_type::from_service(std::move(failure)));
-      shared.report_broken(lease.generation);
-      if (!may_replay) may_replay = replays < shared.settings().max_replays && shared.replay_permitted(request);
-      if (!*may_replay) co_return std::unexpected(error_type::not_replayed(std::move(failure)));
-      fate = reconnect::request_fate::may_have_been_applied;
-      ++replays;
+      const asio::cancellation_state cancellation = co_await asio::this_coro::cancellation_state;
+      auto broken_now = is_broken(failure, *held, cancellation.cancelled());
+      if (!broken_now) co_return std::unexpected(std::move(broken_now.error()));
+      if (*broken_now) shared.report_broken(held->generation);
+      const bool unsent = *broken_now && resilience::never_sent(failure);
+      if (*broken_now && !unsent && !may_replay) {  // a request never sent is replayed without asking
+        auto permitted = ask_replay(request, progress.replays, reconnect::request_fate::may_have_been_applied);
+        if (!permitted) co_return std::unexpected(std::move(permitted.error()));
+        may_replay = *permitted;
+      }
+      const reconnect::detail::failed_send what{
+          .broken = *broken_now,
+          .never_sent = unsent,
+          .replay_permitted = may_replay.value_or(false),
+          .request_available = borrows_request || may_replay.value_or(false),
+          .replacement_allowed = !shared.settings().policy.gives_up_immediately(),
+          .unbroken_fate = *broken_now ? reconnect::request_fate::answered
+                                       : reconnect::detail::fate_of_failure(failure)};
+      switch (reconnect::detail::decide_after_failure(what, progress, shared.settings().max_replays)) {
+        case reconnect::detail::after_failure::pass_through:
+          co_return std::unexpected(error_type::from_service(std::move(failure), progress.fate));
+        case reconnect::detail::after_failure::not_replayed:
+          co_return std::unexpected(error_type::not_replayed(std::move(failure), progress.fate));
+        case reconnect::detail::after_failure::no_replacement:
+          co_return std::unexpected(
+              error_type::reconnect_not_permitted(progress.fate).with_cause_if_none(std::move(failure)));
+        case reconnect::detail::after_failure::replay:
+          replaying = reconnect::replayed{held->generation,
+                                          unsent ? reconnect::request_fate::not_sent
+                                                 : reconnect::request_fate::may_have_been_applied,
+                                          progress.replays};
+          broken = std::move(failure);
+          break;
+      }
     }
   }
 
   /// Connects now instead of on the first call (or waits for the episode under way).
   asio::awaitable<std::expected<void, error_type>> connect() {
     std::optional<typename Timing::clock::time_point> deadline;
-    while (!state_->acquire().connection) {
+    while (!state_->acquire()) {
       auto up = co_await state_->await_connection(reconnect::request_fate::not_sent, deadline,
                                                   state_type::wait_mode::connect);
       if (!up) co_return up;
@@ -104,6 +147,12 @@ class basic_reconnect_service {
   std::uint32_t current_attempt() const noexcept { return state_->current_attempt(); }
   /// Connector calls since the service was made: the proof that no storm happens.
   std::uint64_t connector_calls() const noexcept { return state_->connector_calls(); }
+  /// Requests sent again after their connection broke, since the service was made.
+  std::uint64_t replays() const noexcept { return state_->replays(); }
+  /// Connections the health probe found dead, since the service was made.
+  std::uint64_t probe_failures() const noexcept { return state_->probe_failures(); }
+  /// Connections that broke before they proved themselves (see config.min_connected_time).
+  std::uint64_t flaps() const noexcept { return state_->flaps(); }
   /// Time since the current connection came up; nothing while none is up.
   std::optional<std::chrono::nanoseconds> time_since_connected() const { return state_->time_since_connected(); }
   /// Completes with the new state as soon as the state is no longer `from`; at once with
@@ -125,6 +174,41 @@ class basic_reconnect_service {
                 "resilience::reconnect: the connection takes its request by value and the request is "
                 "not copyable, so it cannot be kept for a replay; make the connection's call take "
                 "`const Request&` (then the request is lent, never copied) or make the request copyable");
+
+  // Whether a failure means the connection is gone: the classifier says so, or the service
+  // retired the connection under the call and the failure is the cancellation that caused (not
+  // one the caller asked for). A throwing classifier fails the call with user_callable_threw.
+  std::expected<bool, error_type> is_broken(const service_error_type& failure, const held_type& held,
+                                            asio::cancellation_type caller_cancelled) const {
+    try {
+      if (state_->is_connection_error(failure)) return true;
+    } catch (...) {
+      return std::unexpected(callable_threw(reconnect::request_fate::may_have_been_applied));
+    }
+    return held.retired() && caller_cancelled == asio::cancellation_type::none && resilience::is_cancellation(failure);
+  }
+
+  // replay_if (or retry_on_reconnect) for this request; a throwing predicate fails the call
+  // with the fate the request has at that point.
+  std::expected<bool, error_type> ask_replay(const request_type& request, std::uint32_t replays,
+                                             reconnect::request_fate fate) const {
+    if (replays >= state_->settings().max_replays) return false;
+    try {
+      return state_->replay_permitted(request);
+    } catch (...) {
+      return std::unexpected(callable_threw(fate));
+    }
+  }
+
+  static error_type callable_threw(reconnect::request_fate fate) {
+    return error_type::library_failure(reconnect::errc::user_callable_threw, fate, 0,
+                                       error_code_from_exception(std::current_exception()));
+  }
+
+  static error_type with_cause(error_type e, std::optional<service_error_type>& broken) {
+    if (broken) return std::move(e).with_cause_if_none(std::move(*broken));
+    return e;
+  }
 
   static auto send(connection_type& connection, request_type& request, bool keep_request) {
     if constexpr (borrows_request) {

@@ -110,6 +110,12 @@ class manual_timer_service final : public boost::asio::execution_context::servic
     return count;
   }
 
+  /// How many waits are pending.
+  std::size_t pending() {
+    std::lock_guard lock(mutex_);
+    return waiters_.size();
+  }
+
   /// The earliest expiry of a pending wait.
   std::optional<manual_clock::time_point> next_expiry() {
     std::lock_guard lock(mutex_);
@@ -309,6 +315,9 @@ class virtual_time {
   }
 
   static manual_clock::time_point now() { return manual_clock::now(); }
+
+  /// How many timer waits are pending: 0 means nothing will ever fire again.
+  std::size_t pending_timers() { return timers_.pending(); }
 
  private:
   // At most a tick, at most `left`, and no further than the next timer's expiry.

@@ -10,10 +10,13 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <stdexcept>
 #include <utility>
 #include <vector>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/detached.hpp>
@@ -29,7 +32,11 @@
 #include <resilience/core/service.hpp>
 #include <resilience/reconnect/config.hpp>
 #include <resilience/reconnect/detail/context_shutdown.hpp>
+#include <resilience/reconnect/classifier.hpp>
 #include <resilience/reconnect/detail/episode.hpp>
+#include <resilience/reconnect/detail/held_connection.hpp>
+#include <resilience/reconnect/detail/liveness.hpp>
+#include <resilience/reconnect/detail/probe_loop.hpp>
 #include <resilience/reconnect/detail/waiter_list.hpp>
 #include <resilience/reconnect/error.hpp>
 #include <resilience/reconnect/events.hpp>
@@ -64,6 +71,7 @@ class shared_state : public std::enable_shared_from_this<shared_state<Connector,
   using error_type = reconnect::error<connect_error_type, service_error_type>;
   using clock = typename Timing::clock;
   using timer = typename Timing::timer;
+  using held_type = held_connection<connection_type, typename clock::time_point>;
   using failure = episode_failure<connect_error_type>;
   /// Told to a waiter: nothing = look at the slot again; a failure = the episode it joined failed.
   using wait_answer = std::optional<failure>;
@@ -73,15 +81,12 @@ class shared_state : public std::enable_shared_from_this<shared_state<Connector,
   /// request must then be copied before sending if it may be replayed).
   struct hooks {
     std::function<bool(const request_type&)> replay;  // empty: config.retry_on_reconnect decides
+    /// Empty: the default classifier (reconnect::connection_errors), where the error type has one.
     std::function<bool(const service_error_type&)> is_connection_error;
     std::function<asio::awaitable<std::expected<void, connect_error_type>>(connection_type&)> on_connect;
+    /// The health probe, its error reduced to a code for the probe_failed event. Empty: none.
+    std::function<asio::awaitable<std::expected<void, std::error_code>>(connection_type&)> probe;
     listener<connect_error_type> on_event;
-  };
-
-  /// A connection borrowed for one call, and the generation it belongs to.
-  struct lease {
-    std::shared_ptr<connection_type> connection;
-    std::uint64_t generation = 0;
   };
 
   shared_state(asio::any_io_executor executor, Connector connector, config cfg, hooks h)
@@ -89,7 +94,7 @@ class shared_state : public std::enable_shared_from_this<shared_state<Connector,
         strand_(asio::make_strand(executor_)),
         connector_(std::move(connector)),
         config_(std::move(cfg)),
-        hooks_(std::move(h)),
+        hooks_(with_default_classifier(std::move(h))),
         rng_(config_.random_seed ? backoff::random_source(*config_.random_seed)
                                  : backoff::random_source::from_entropy()),
         backoff_timer_(strand_),
@@ -116,11 +121,12 @@ class shared_state : public std::enable_shared_from_this<shared_state<Connector,
   // ---- used by callers -------------------------------------------------------------------
 
   /// The current connection, if one is up. The happy path: one uncontended lock, one refcount.
-  lease acquire() {
+  std::shared_ptr<held_type> acquire() {
     std::lock_guard lock(mutex);
-    return {connection_, generation_};
+    return connection_;
   }
 
+  /// The user's classifier; may throw (the call turns that into an error).
   bool is_connection_error(const service_error_type& e) const { return hooks_.is_connection_error(e); }
 
   bool replay_permitted(const request_type& r) const {
@@ -129,22 +135,40 @@ class shared_state : public std::enable_shared_from_this<shared_state<Connector,
 
   const config& settings() const noexcept { return config_; }
 
-  /// A call saw generation `g` fail with a broken-connection error. The first report of a
-  /// generation takes the connection out of service and starts the episode; later reports of
-  /// the same generation (or an older one) join it and change nothing.
+  /// Generation `g` is broken (a call failed on it with a broken-connection error, or the probe
+  /// found it dead). The first report of a generation takes the connection out of service,
+  /// retires it and starts the episode (continuing the backoff if the connection flapped);
+  /// later reports of the same generation (or an older one) join it and change nothing.
   void report_broken(std::uint64_t g) {
     pending p;
+    std::shared_ptr<held_type> retiring;
+    std::optional<flapped> flap;
     {
       std::lock_guard lock(mutex);
-      if (closed_ || g != generation_ || !connection_) return;
-      connection_.reset();
+      if (closed_ || !connection_ || connection_->generation != g) return;
+      retiring = std::move(connection_);
+      const auto up_for = std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now() - retiring->connected_at);
+      const bool served = retiring->has_served();
+      if (is_flap(served, up_for, config_.min_connected_time)) flap = flapped{g, up_for, served};
       if (config_.policy.gives_up_immediately()) {
         set_state_locked(connection_state::disconnected, p);
       } else {
-        start_episode_locked(episode_start::after_loss, p);
+        start_episode_locked(episode_start::after_loss, p, flap ? retiring->made_by : episode_progress{});
       }
     }
+    stop_probe(g);  // posted before the episode starts, so it can never reach the next loop
     flush(std::move(p));
+    emit(connection_retired{g, retiring->retire()});
+    if (flap) {
+      flaps_.fetch_add(1, std::memory_order_relaxed);
+      emit(*flap);
+    }
+  }
+
+  /// A call's request is being sent again, on a newer connection than the one that broke.
+  void note_replay(const replayed& r) {
+    replays_.fetch_add(1, std::memory_order_relaxed);
+    emit(r);
   }
 
   /// How a wait honours config.connection_wait_timeout: a call obeys it (0 = fail fast), an
@@ -206,10 +230,11 @@ class shared_state : public std::enable_shared_from_this<shared_state<Connector,
       p.connection_waiters = connection_waiters.take_all();
     }
     flush(std::move(p));
-    // Timers belong to the strand; the loop sees `closed_` when its wait or attempt ends.
+    // Timers belong to the strand; the loops see `closed_` when their wait or attempt ends.
     asio::post(strand_, [self = this->shared_from_this()] {
       self->backoff_timer_.cancel();
       self->attempt_timer_.cancel();
+      self->probe_stop_.emit(asio::cancellation_type::terminal);
     });
   }
 
@@ -224,10 +249,13 @@ class shared_state : public std::enable_shared_from_this<shared_state<Connector,
   }
   std::uint32_t current_attempt() const noexcept { return attempt_.load(std::memory_order_relaxed); }
   std::uint64_t connector_calls() const noexcept { return connector_calls_.load(std::memory_order_relaxed); }
+  std::uint64_t replays() const noexcept { return replays_.load(std::memory_order_relaxed); }
+  std::uint64_t probe_failures() const noexcept { return probe_failures_.load(std::memory_order_relaxed); }
+  std::uint64_t flaps() const noexcept { return flaps_.load(std::memory_order_relaxed); }
   std::optional<std::chrono::nanoseconds> time_since_connected() const {
     std::lock_guard lock(mutex);
     if (!connection_) return std::nullopt;
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now() - connected_at_);
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now() - connection_->connected_at);
   }
 
   /// Completes with the new state once the state is no longer `from`, or at once with `closed`
@@ -245,6 +273,23 @@ class shared_state : public std::enable_shared_from_this<shared_state<Connector,
 
   const asio::any_io_executor& executor() const noexcept { return executor_; }
 
+  // ---- for the probe loop (probe_loop.hpp), on the strand ----------------------------------
+
+  const asio::strand<asio::any_io_executor>& strand() const noexcept { return strand_; }
+  auto probe(connection_type& c) const { return hooks_.probe(c); }
+
+  /// Whether `held` is still the connection in service.
+  bool in_service(const held_type& held) const {
+    std::lock_guard lock(mutex);
+    return !closed_ && connection_.get() == &held;
+  }
+
+  void probe_found_dead(const std::shared_ptr<held_type>& held, std::error_code cause) {
+    probe_failures_.fetch_add(1, std::memory_order_relaxed);
+    emit(probe_failed{held->generation, cause});
+    report_broken(held->generation);
+  }
+
   // Shared with the waiter machinery (detail::async_wait needs to lock it).
   mutable std::mutex mutex;
   waiter_list<wait_answer> connection_waiters;
@@ -254,12 +299,18 @@ class shared_state : public std::enable_shared_from_this<shared_state<Connector,
   static constexpr std::uint64_t no_wait_needed = ~std::uint64_t(0);
 
   /// What the lock-holding code decided and the unlocked code must carry out, in this order.
+  /// An episode to start: how it begins and, after a flap, the progress it continues.
+  struct episode_order {
+    episode_start start;
+    episode_progress resume;
+  };
+
   struct pending {
     std::vector<state_changed> transitions;
     std::vector<typename waiter_list<connection_state>::handler_type> state_waiters;
     std::vector<typename waiter_list<wait_answer>::handler_type> connection_waiters;
     wait_answer answer;
-    std::optional<episode_start> spawn;
+    std::optional<episode_order> spawn;
   };
 
   // -- under the mutex --
@@ -273,11 +324,11 @@ class shared_state : public std::enable_shared_from_this<shared_state<Connector,
     for (auto& h : waiting) p.state_waiters.push_back(std::move(h));
   }
 
-  void start_episode_locked(episode_start start, pending& p) {
+  void start_episode_locked(episode_start start, pending& p, episode_progress resume = {}) {
     episode_active_ = true;
-    attempt_.store(0, std::memory_order_relaxed);
+    attempt_.store(resume.attempts, std::memory_order_relaxed);
     set_state_locked(start == episode_start::fresh ? connection_state::connecting : connection_state::reconnecting, p);
-    p.spawn = start;
+    p.spawn = episode_order{start, resume};
   }
 
   // Policy none forbids replacing a lost connection; the first connection is always allowed.
@@ -333,6 +384,21 @@ class shared_state : public std::enable_shared_from_this<shared_state<Connector,
     if (p.spawn) spawn_episode(*p.spawn);
   }
 
+  // Defaults the classifier where the error type has a default; refuses hooks without one
+  // otherwise (the first failed call would find nothing to ask).
+  static hooks with_default_classifier(hooks h) {
+    if (h.is_connection_error) return h;
+    if constexpr (std::is_invocable_r_v<bool, connection_errors, const service_error_type&> &&
+                  (resilience::detail::has_error_code<service_error_type>)) {
+      h.is_connection_error = connection_errors{};
+      return h;
+    } else {
+      throw std::invalid_argument(
+          "reconnect hooks.is_connection_error is empty and the connection's error type has no default "
+          "classifier; give one (reconnect_layer::classify_with)");
+    }
+  }
+
   template <class Event>
   void emit(const Event& e) const {
     if (!hooks_.on_event) return;
@@ -347,26 +413,26 @@ class shared_state : public std::enable_shared_from_this<shared_state<Connector,
     if (f.connect_error) return error_type::connect_failure(f.kind, fate, f.attempts, *f.connect_error);
     if (f.library_error) return error_type::library_failure(f.kind, fate, f.attempts, f.library_error);
     if (f.kind == errc::reconnect_not_permitted) return error_type::reconnect_not_permitted(fate);
-    return error_type::of_kind(f.kind, fate);
+    return error_type::of_kind(f.kind, fate, f.attempts);
   }
 
   // ---- the episode loop (on the strand) ----------------------------------------------------
 
   struct attempt_outcome {
-    std::shared_ptr<connection_type> connection = nullptr;
+    std::shared_ptr<held_type> connection = nullptr;
     std::optional<connect_error_type> error = std::nullopt;
     std::error_code library_error = {};
   };
 
   // Posted, never run inline: the caller that started the episode must not run its first step.
-  void spawn_episode(episode_start start) {
-    asio::post(strand_, [self = this->shared_from_this(), start] {
-      asio::co_spawn(self->strand_, run_episode(self, start), asio::detached);
+  void spawn_episode(episode_order order) {
+    asio::post(strand_, [self = this->shared_from_this(), order] {
+      asio::co_spawn(self->strand_, run_episode(self, order), asio::detached);
     });
   }
 
-  static asio::awaitable<void> run_episode(std::shared_ptr<shared_state> self, episode_start start) {
-    episode steps(self->config_.policy, self->config_.max_attempts, start);
+  static asio::awaitable<void> run_episode(std::shared_ptr<shared_state> self, episode_order order) {
+    episode steps(self->config_.policy, self->config_.max_attempts, order.start, order.resume);
     auto action = steps.start(self->rng_);
     attempt_outcome last;
     for (;;) {
@@ -381,7 +447,7 @@ class shared_state : public std::enable_shared_from_this<shared_state<Connector,
         last = co_await self->attempt_connect();
         // Closed meanwhile: the attempt did not fail, it was abandoned; nothing to report.
         if (self->is_closed()) co_return self->end_episode();
-        if (last.connection) co_return self->install(std::move(last.connection), c->attempt);
+        if (last.connection) co_return self->install(std::move(last.connection), steps.progress());
         self->emit(connect_failed<connect_error_type>{c->attempt, last.error ? &*last.error : nullptr, last.library_error});
         action = steps.attempt_failed(self->rng_);
       } else {
@@ -430,9 +496,9 @@ class shared_state : public std::enable_shared_from_this<shared_state<Connector,
     try {
       auto result = co_await connector_.connect();
       if (!result) co_return attempt_outcome{.error = std::move(result.error())};
-      auto connection = std::make_shared<connection_type>(std::move(*result));
+      auto connection = std::make_shared<held_type>(std::move(*result));
       if (hooks_.on_connect) {
-        auto prepared = co_await hooks_.on_connect(*connection);
+        auto prepared = co_await hooks_.on_connect(connection->connection);
         if (!prepared) co_return attempt_outcome{.error = std::move(prepared.error())};
       }
       co_return attempt_outcome{.connection = std::move(connection)};
@@ -441,22 +507,40 @@ class shared_state : public std::enable_shared_from_this<shared_state<Connector,
     }
   }
 
-  void install(std::shared_ptr<connection_type> connection, std::uint32_t attempts) {
+  void install(std::shared_ptr<held_type> connection, episode_progress progress) {
     pending p;
     std::uint64_t generation = 0;
     {
       std::lock_guard lock(mutex);
       if (closed_) return end_episode_locked();
-      connection_ = std::move(connection);
       generation = ++generation_;
+      connection->generation = generation;
+      connection->connected_at = clock::now();
+      connection->made_by = progress;
+      connection_ = connection;
       ever_connected_ = true;
-      connected_at_ = clock::now();
       end_episode_locked();
       set_state_locked(connection_state::connected, p);
       p.connection_waiters = connection_waiters.take_all();
     }
     flush(std::move(p));
-    emit(connected{generation, attempts});
+    emit(connected{generation, progress.attempts});
+    start_probe(std::move(connection));
+  }
+
+  // On the strand. One loop per generation; report_broken and close() stop it.
+  void start_probe(std::shared_ptr<held_type> connection) {
+    if (!hooks_.probe || config_.probe_interval <= std::chrono::nanoseconds::zero()) return;
+    probe_generation_ = connection->generation;
+    asio::co_spawn(strand_, probe_loop<shared_state>::run(this->shared_from_this(), std::move(connection)),
+                   asio::bind_cancellation_slot(probe_stop_.slot(), asio::detached));
+  }
+
+  void stop_probe(std::uint64_t generation) {
+    if (!hooks_.probe) return;
+    asio::post(strand_, [self = this->shared_from_this(), generation] {
+      if (self->probe_generation_ == generation) self->probe_stop_.emit(asio::cancellation_type::terminal);
+    });
   }
 
   void give_up(const episode::give_up& g, attempt_outcome last) {
@@ -510,7 +594,7 @@ class shared_state : public std::enable_shared_from_this<shared_state<Connector,
   backoff::random_source rng_;  // strand only
 
   // Guarded by `mutex`.
-  std::shared_ptr<connection_type> connection_;
+  std::shared_ptr<held_type> connection_;
   std::uint64_t generation_ = 0;
   bool closed_ = false;
   bool episode_active_ = false;
@@ -518,17 +602,21 @@ class shared_state : public std::enable_shared_from_this<shared_state<Connector,
   std::uint64_t episode_id_ = 0;
   std::optional<failure> last_failure_;
   std::uint64_t last_failure_episode_ = 0;
-  typename clock::time_point connected_at_{};
 
   // Readable without the mutex, for observers.
   std::atomic<connection_state> state_{connection_state::disconnected};
   std::atomic<std::uint32_t> attempt_{0};
   std::atomic<std::uint64_t> connector_calls_{0};
+  std::atomic<std::uint64_t> replays_{0};
+  std::atomic<std::uint64_t> probe_failures_{0};
+  std::atomic<std::uint64_t> flaps_{0};
 
   // Strand only.
   timer backoff_timer_;
   timer attempt_timer_;
   bool skip_wait_ = false;
+  asio::cancellation_signal probe_stop_;  // bound to the current generation's probe loop
+  std::uint64_t probe_generation_ = 0;
 };
 
 }  // namespace resilience::reconnect::detail

@@ -3,9 +3,8 @@
 // changes). A thread-safe asynchronous operation: it checks and enqueues under the owner's
 // mutex, so no wake-up is lost; each waiter can be cancelled on its own (Asio per-operation
 // cancellation); completion is posted to the waiter's own executor, never run inline.
-#include <algorithm>
 #include <cstdint>
-#include <list>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -29,9 +28,11 @@ namespace asio = boost::asio;
 
 /// `T` is what a waiter is told (default-constructible: a cancelled waiter gets `T{}`).
 ///
-/// A list, not a vector: removing from the middle of a vector move-assigns the entries behind
-/// it, and Boost 1.81's any_completion_handler cannot be move-assigned (its move assignment
-/// recurses without end). A list never moves an entry.
+/// A map keyed by an increasing id: `take_all` hands the waiters out in arrival order (first
+/// come, first served), a cancelled waiter is found in O(log n) whatever its place (a list
+/// searched from the front made cancelling 10,000 waiters last-to-first take seconds, under the
+/// mutex every call takes), and a node never moves: Boost 1.81's any_completion_handler cannot
+/// be move-assigned (its move assignment recurses without end), so a vector is out.
 template <class T>
 class waiter_list {
  public:
@@ -39,20 +40,18 @@ class waiter_list {
   using handler_type = asio::any_completion_handler<signature>;
 
   std::uint64_t reserve_id() noexcept { return next_id_++; }
-  void add(std::uint64_t id, handler_type handler) { entries_.push_back({id, std::move(handler)}); }
+  void add(std::uint64_t id, handler_type handler) { entries_.emplace(id, std::move(handler)); }
 
   std::optional<handler_type> remove(std::uint64_t id) {
-    auto it = std::find_if(entries_.begin(), entries_.end(), [id](const entry& e) { return e.id == id; });
-    if (it == entries_.end()) return std::nullopt;
-    handler_type handler = std::move(it->handler);
-    entries_.erase(it);
-    return handler;
+    auto node = entries_.extract(id);
+    if (node.empty()) return std::nullopt;
+    return std::optional<handler_type>(std::move(node.mapped()));
   }
 
   std::vector<handler_type> take_all() {
     std::vector<handler_type> handlers;
     handlers.reserve(entries_.size());
-    for (auto& e : entries_) handlers.push_back(std::move(e.handler));
+    for (auto& [id, handler] : entries_) handlers.push_back(std::move(handler));
     entries_.clear();
     return handlers;
   }
@@ -60,12 +59,8 @@ class waiter_list {
   std::size_t size() const noexcept { return entries_.size(); }
 
  private:
-  struct entry {
-    std::uint64_t id;
-    handler_type handler;
-  };
   std::uint64_t next_id_ = 0;
-  std::list<entry> entries_;
+  std::map<std::uint64_t, handler_type> entries_;
 };
 
 /// Completes `handler` through its associated executor (or `fallback`), never inline.
