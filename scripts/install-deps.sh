@@ -8,7 +8,8 @@ packages=(
   libboost1.81-dev        # Boost.Asio
   libgtest-dev libgmock-dev googletest
   libbenchmark-dev        # Google Benchmark
-  libhiredis-dev redis-server  # the Redis proof and demo
+  libhiredis-dev pkgconf  # the Redis component (pkg-config finds hiredis)
+  redis-server redis-tools    # the Redis proof, the demo, redis-benchmark beside our figures
 )
 
 missing=()

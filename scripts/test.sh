@@ -30,9 +30,13 @@ want release && configure_build_test release -DCMAKE_BUILD_TYPE=Release -DRESILI
 want asan && configure_build_test asan -DCMAKE_BUILD_TYPE=Debug -DRESILIENCE_BUILD_BENCHMARKS=OFF -DRESILIENCE_BUILD_DEMO=OFF \
   -DCMAKE_CXX_FLAGS="$sanitizer_flags -fsanitize=address,undefined -fno-sanitize-recover=undefined"
 
+# ThreadSanitizer needs only the tests that run on several threads: the *_threads_test files of
+# every middleware, the fallback's concurrency test, the fault proxy (its own thread) and the
+# Redis connection's multi-threaded tests.
+concurrent_tests='(_threads?_test|concurrency_test|/faults/[a-z_]+_test|/redis/(pipeline|failure|cancellation)_test)\.cpp$'
 want tsan && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" configure_build_test tsan \
   -DCMAKE_BUILD_TYPE=Debug -DRESILIENCE_BUILD_BENCHMARKS=OFF -DRESILIENCE_BUILD_EXAMPLES=OFF -DRESILIENCE_BUILD_DEMO=OFF \
-  -DRESILIENCE_TEST_AREAS="reconnect;fallback;composition" \
+  -DRESILIENCE_TEST_SOURCES_MATCHING="$concurrent_tests" \
   -DCMAKE_CXX_FLAGS="$sanitizer_flags -fsanitize=thread -Wno-tsan"
 
 if want consumer; then
@@ -49,7 +53,7 @@ if want bench; then
   echo "=== benchmark smoke run (no timing is judged) ==="
   [ -x build/release/bench/resilience_bench ] || cmake --build build/release --target resilience_bench
   build/release/bench/resilience_bench --benchmark_min_time=0.001 --benchmark_repetitions=1 >/dev/null
-  echo "benchmarks ran"
+  echo "benchmarks ran (the fleet simulation and the storm benchmark run as CTest tests)"
 fi
 
 # One closing line over every configuration (ctest prints one per run above).
