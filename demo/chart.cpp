@@ -22,6 +22,9 @@ const char* const server_color = "#1f6fb2";
 const char* const fallback_color = "#e08a00";
 const char* const error_color = "#c62828";
 const char* const replay_color = "#7b3fa0";
+const char* const probe_color = "#5a2ca0";
+const char* const down_fill = "#f6c9c9";
+const char* const blackhole_fill = "#c9d3f0";
 
 std::string escape(const std::string& text) {
   std::string out;
@@ -35,6 +38,14 @@ std::string escape(const std::string& text) {
     }
   }
   return out;
+}
+
+// Seconds as milliseconds below one second ("70 ms"), as seconds above ("1.2 s").
+std::string ms(double seconds) {
+  char text[32];
+  if (seconds < 1) std::snprintf(text, sizeof text, "%.0f ms", std::max(0.0, seconds) * 1000);
+  else std::snprintf(text, sizeof text, "%.2f s", seconds);
+  return text;
 }
 
 std::string num(double v) {
@@ -136,40 +147,53 @@ bool write_chart(const std::string& path, const chart_input& input) {
   svg << "<svg xmlns='http://www.w3.org/2000/svg' width='" << width << "' height='" << height << "' viewBox='0 0 "
       << width << ' ' << height << "' font-family='DejaVu Sans, Helvetica, Arial, sans-serif'>\n"
       << "<style>.tick{font-size:12px;fill:#444}.axis{font-size:13px;fill:#222}.legend{font-size:13px;fill:#222}"
-         ".note,.recovered{font-size:11px;paint-order:stroke;stroke:white;stroke-width:3px;stroke-linejoin:round}"
-         ".note{fill:#8a1c1c}.recovered{fill:#2e7d32}</style>\n"
+         ".note,.hole,.probe,.recovered{font-size:11px;paint-order:stroke;stroke:white;stroke-width:3px;stroke-linejoin:round}"
+         ".note{fill:#8a1c1c}.hole{fill:#243f8f}.recovered{fill:#2e7d32}.probe{fill:#5a2ca0}</style>\n"
       << "<rect width='100%' height='100%' fill='white'/>\n"
       << "<text x='" << left << "' y='30' font-size='19' font-weight='bold' fill='#111'>" << escape(input.title)
       << "</text>\n"
       << "<text x='" << left << "' y='52' font-size='13' fill='#555'>" << escape(input.subtitle) << "</text>\n";
 
   plot p(svg, duration);
-  // Outages behind everything: from the kill to the restart, over both panels. Labelled when
-  // there is room: how long the server was down, and when it answered again.
+  // Outages behind everything: from the kill (or the blackhole) until the cause is gone, over
+  // both panels. Labelled when there is room: how long, and when the client answered again.
   double closest = plot_w;
   for (std::size_t i = 1; i < input.outages.size(); ++i)
-    closest = std::min(closest, p.x(input.outages[i].killed) - p.x(input.outages[i - 1].killed));
+    closest = std::min(closest, p.x(input.outages[i].began) - p.x(input.outages[i - 1].began));
   const bool labels = closest >= 150;
   std::ostringstream notes;  // drawn last, over the lines
   for (const auto& o : input.outages) {
-    const double x0 = p.x(o.killed), x1 = p.x(o.restarted.value_or(duration));
+    const bool blackhole = o.kind == outage_kind::blackhole;
+    const double x0 = p.x(o.began), x1 = p.x(o.ended.value_or(duration));
     for (auto [y0, h] : {std::pair{top_panel_y, top_panel_h}, std::pair{low_panel_y, low_panel_h}}) {
       svg << "<rect x='" << num(x0) << "' y='" << y0 << "' width='" << num(std::max(x1 - x0, 1.0)) << "' height='" << h
-          << "' fill='#f6c9c9' fill-opacity='0.55'/>\n";
+          << "' fill='" << (blackhole ? blackhole_fill : down_fill) << "' fill-opacity='0.55'/>\n";
     }
-    const double label_x = std::clamp(x0, left + 4, left + plot_w - 150);
+    const double label_x = std::clamp(x0, left + 4, left + plot_w - 170);
     if (labels) {
-      notes << "<text x='" << num(label_x + 3) << "' y='" << top_panel_y + 16 << "' class='note'>down "
-          << num(o.restarted.value_or(duration) - o.killed) << " s</text>\n";
+      const char* what = blackhole ? "blackhole " : o.kind == outage_kind::reset ? "reset, refused " : "killed, down ";
+      notes << "<text x='" << num(label_x + 3) << "' y='" << top_panel_y + 16 << "' class='" << (blackhole ? "hole" : "note")
+            << "'>" << what << num(o.ended.value_or(duration) - o.began) << " s</text>\n";
     }
     if (o.first_answer) {
       const double xr = p.x(*o.first_answer);
       svg << "<line x1='" << num(xr) << "' x2='" << num(xr) << "' y1='" << top_panel_y << "' y2='"
           << low_panel_y + low_panel_h << "' stroke='#2e7d32' stroke-width='1.2' stroke-dasharray='4 3'/>\n";
-      if (labels) {
-        notes << "<text x='" << num(label_x + 3) << "' y='" << top_panel_y + 31 << "' class='recovered'>answered "
-            << num(*o.first_answer - o.killed) << " s after the kill</text>\n";
+      if (labels && o.ended) {
+        notes << "<text x='" << num(label_x + 3) << "' y='" << top_panel_y + 31 << "' class='recovered'>answer +"
+              << ms(*o.first_answer - *o.ended) << "</text>\n";
       }
+    }
+  }
+  // The health probe's failures: a mark on top of the upper panel.
+  for (double t : input.probe_failures) {
+    const double xp = p.x(t);
+    svg << "<line x1='" << num(xp) << "' x2='" << num(xp) << "' y1='" << top_panel_y << "' y2='" << top_panel_y + top_panel_h
+        << "' stroke='" << probe_color << "' stroke-width='1.4'/>\n"
+        << "<path d='M" << num(xp - 6) << ',' << top_panel_y - 10 << " L" << num(xp + 6) << ',' << top_panel_y - 10
+        << " L" << num(xp) << ',' << top_panel_y << " Z' fill='" << probe_color << "'/>\n";
+    if (labels) {
+      notes << "<text x='" << num(xp + 4) << "' y='" << top_panel_y + 46 << "' class='probe'>probe failed: retired</text>\n";
     }
   }
 
@@ -204,11 +228,17 @@ bool write_chart(const std::string& path, const chart_input& input) {
         << "/>\n<text x='" << lx + 28 << "' y='" << y + 4 << "' class='legend'>" << label << "</text>\n";
   };
   legend(top_panel_y + 10, server_color, "server");
-  svg << "<rect x='" << lx << "' y='" << top_panel_y + 26 << "' width='22' height='12' fill='#f6c9c9'/>"
-      << "<text x='" << lx + 28 << "' y='" << top_panel_y + 36 << "' class='legend'>server down</text>\n";
-  svg << "<line x1='" << lx + 11 << "' x2='" << lx + 11 << "' y1='" << top_panel_y + 46 << "' y2='" << top_panel_y + 62
+  svg << "<rect x='" << lx << "' y='" << top_panel_y + 26 << "' width='22' height='12' fill='" << down_fill << "'/>"
+      << "<text x='" << lx + 28 << "' y='" << top_panel_y + 36 << "' class='legend'>killed / reset</text>\n";
+  svg << "<rect x='" << lx << "' y='" << top_panel_y + 46 << "' width='22' height='12' fill='" << blackhole_fill << "'/>"
+      << "<text x='" << lx + 28 << "' y='" << top_panel_y + 56 << "' class='legend'>blackhole</text>\n";
+  svg << "<line x1='" << lx + 11 << "' x2='" << lx + 11 << "' y1='" << top_panel_y + 66 << "' y2='" << top_panel_y + 82
       << "' stroke='#2e7d32' stroke-width='1.2' stroke-dasharray='4 3'/>"
-      << "<text x='" << lx + 28 << "' y='" << top_panel_y + 58 << "' class='legend'>first answer</text>\n";
+      << "<text x='" << lx + 28 << "' y='" << top_panel_y + 78 << "' class='legend'>first answer</text>"
+      << "<text x='" << lx + 28 << "' y='" << top_panel_y + 92 << "' font-size='11' fill='#444'>(+ after restart)</text>\n";
+  svg << "<path d='M" << lx + 5 << ',' << top_panel_y + 104 << " L" << lx + 17 << ',' << top_panel_y + 104 << " L" << lx + 11
+      << ',' << top_panel_y + 114 << " Z' fill='" << probe_color << "'/>"
+      << "<text x='" << lx + 28 << "' y='" << top_panel_y + 114 << "' class='legend'>probe failed</text>\n";
   legend(low_panel_y + 10, fallback_color, "fallback");
   svg << "<rect x='" << lx << "' y='" << low_panel_y + 24 << "' width='22' height='12' fill='" << error_color
       << "' fill-opacity='0.22'/>\n";

@@ -1,19 +1,39 @@
 #include "client.hpp"
 
-#include <algorithm>
 #include <utility>
 
-#include <resilience/resilience.hpp>
+#include <resilience/fallback.hpp>
+#include <resilience/metrics.hpp>
+#include <resilience/reconnect.hpp>
+#include <resilience/redis.hpp>
 
 namespace demo {
 
 using namespace std::chrono_literals;
 namespace fallback = resilience::fallback;
 
+// ---- errors ---------------------------------------------------------------------------------
+
+const std::error_category& demo_category() noexcept {
+  struct category final : std::error_category {
+    const char* name() const noexcept override { return "demo"; }
+    std::string message(int value) const override {
+      switch (static_cast<demo_errc>(value)) {
+        case demo_errc::cache_miss: return "no cached value";
+        case demo_errc::not_cacheable: return "only GETs are answered from the cache";
+      }
+      return "demo error";
+    }
+  };
+  static const category instance;
+  return instance;
+}
+
 // ---- value_cache ----------------------------------------------------------------------------
 
-void value_cache::put(const std::string& key, const std::string& value) {
+void value_cache::put(std::string_view get_resp, std::string_view value) {
   std::lock_guard lock(mutex_);
+  std::string key(get_resp);
   if (auto it = entries_.find(key); it != entries_.end()) {
     it->second.value = value;
     recency_.splice(recency_.begin(), recency_, it->second.position);
@@ -24,12 +44,12 @@ void value_cache::put(const std::string& key, const std::string& value) {
     recency_.pop_back();
   }
   recency_.push_front(key);
-  entries_.emplace(key, entry{value, recency_.begin()});
+  entries_.emplace(std::move(key), entry{std::string(value), recency_.begin()});
 }
 
-std::optional<std::string> value_cache::get(const std::string& key) {
+std::optional<std::string> value_cache::get(std::string_view get_resp) {
   std::lock_guard lock(mutex_);
-  auto it = entries_.find(key);
+  auto it = entries_.find(std::string(get_resp));
   if (it == entries_.end()) return std::nullopt;
   recency_.splice(recency_.begin(), recency_, it->second.position);
   return it->second.value;
@@ -44,102 +64,98 @@ reconnect::config demo_reconnect_config() {
       .policy = resilience::backoff::exponential_random{
           .initial = 50ms, .multiplier = 2.0, .randomization_factor = 0.5, .max = 500ms},
       .retry_on_reconnect = true,  // overridden per request by replay_if below
-      .max_replays = 1,
-      .connect_timeout = 500ms,
-      // Each call's deadline for getting a connection. Shorter than an outage on purpose: GETs
-      // are then answered from the cache and writes fail cleanly, instead of everything waiting.
+      .max_replays = 2,
+      // A connect through a blackhole completes its TCP handshake with the proxy and then hears
+      // nothing: the attempt (TCP connect + CLIENT SETNAME) fails after this long.
+      .connect_timeout = 300ms,
+      // Each call's deadline for getting a connection. Shorter than the long outages on purpose:
+      // GETs are then answered from the cache and writes fail cleanly, instead of everything waiting.
       .connection_wait_timeout = 1s,
+      // A connection that answered nothing for an interval gets a PING, which must come back
+      // within the time-out: a silent connection is retired at most 1.5 s after its last answer.
+      .probe_interval = 500ms,
+      .probe_timeout = 500ms,
+      .min_connected_time = 500ms,
   };
 }
 
 namespace {
 
-std::string_view key_of(std::string_view command) {
-  auto space = command.find(' ');
-  if (space == std::string_view::npos) return {};
-  command.remove_prefix(space + 1);
-  return command.substr(0, command.find(' '));
-}
-
-// The fallback takes over only when the server is out of reach: not for an answer of the server
-// (service_error), nor when the caller cancelled or the client was closed.
-bool server_unavailable(const reconnect::error<std::error_code, std::error_code>& e) {
+// The fallback takes over only when the server is out of reach, or answers -LOADING while it
+// reloads its data: not for another answer of the server, nor when the caller cancelled or the
+// client was closed.
+template <class Error>
+bool server_unavailable(const Error& e) {
   switch (e.kind()) {
-    case reconnect::errc::service_error:
+    case reconnect::errc::service_error: return e.service_error() && *e.service_error() == redis::errc::loading;
     case reconnect::errc::closed:
     case reconnect::errc::cancelled: return false;
     default: return true;
   }
 }
 
-auto make_stack(asio::any_io_executor executor, tcp::endpoint server, client_config config,
-                std::shared_ptr<value_cache> cache, std::shared_ptr<send_log> log) {
+auto make_stack(asio::any_io_executor executor, client_config config, std::shared_ptr<value_cache> cache) {
   // GETs get the key's last good value; anything else fails (a SET or INCR failure must stay
   // visible: the caller has to know its write may not have happened).
-  auto cached_get = [cache](const std::string& command, const auto& /*reconnect error*/)
-      -> std::expected<std::string, std::error_code> {
-    if (!command.starts_with("GET ")) return std::unexpected(make_error_code(kv_errc::not_cacheable));
-    if (auto value = cache->get(std::string(key_of(command)))) return *value;
-    return std::unexpected(make_error_code(kv_errc::cache_miss));
+  auto cached_get = [cache](const redis::command& command, const auto& /*reconnect error*/)
+      -> std::expected<redis::reply, std::error_code> {
+    if (command.name() != "GET") return std::unexpected(make_error_code(demo_errc::not_cacheable));
+    if (auto value = cache->get(command.resp())) return redis::reply::make_string(*value);
+    return std::unexpected(make_error_code(demo_errc::cache_miss));
   };
-  // Reads and SETs (of a unique key to a fixed value) are idempotent; an INCR sent twice counts twice.
-  auto replayable = [](const std::string& command) { return !command.starts_with("INCR "); };
+  // A SET of a key to a fixed value is idempotent, a read too; an INCR sent twice counts twice.
+  // (A request the connection never sent is replayed whatever this says: it cannot have been applied.)
+  auto replayable = [](const redis::command& command) { return command.name() != "INCR"; };
 
-  if (!config.on_event) config.on_event = [](const reconnect::event<std::error_code>&) {};
+  std::function<void(const reconnect_event&)> listener = config.on_event;
+  if (!listener) listener = [](const reconnect_event&) {};
+  std::function<void(const reconnect_event&)> reconnect_metrics = [](const reconnect_event&) {};
+  std::function<void(const fallback::event&)> fallback_metrics = [](const fallback::event&) {};
+  if (config.metrics) {
+    reconnect_metrics = config.metrics->reconnect("demo");
+    fallback_metrics = config.metrics->fallback("demo");
+  }
 
   return resilience::service_builder()
       .layer(resilience::fallback_layer(fallback::from_request_error(cached_get), {.name = "cache"})
-                 .handle(server_unavailable))
+                 .handle([](const auto& e) { return server_unavailable(e); })
+                 .on_event(std::move(fallback_metrics)))
       .layer(resilience::reconnect_layer(executor, config.reconnect)
                  .replay_if(replayable)
-                 .on_event(std::move(config.on_event)))
-      .service(kv_connector(executor, server, std::move(log)));
+                 // A restarted server accepts connections while it reloads its data, and answers
+                 // -LOADING to everything: a connection is handed out only once it answers PONG.
+                 .on_connect(redis::ping)
+                 .probe_with(redis::ping)
+                 .on_event(std::move(listener))
+                 .on_event(std::move(reconnect_metrics)))
+      .service(redis::connector(executor, std::move(config.redis)));
 }
 
-using stack_type = decltype(make_stack(std::declval<asio::any_io_executor>(), tcp::endpoint(), client_config(),
-                                       nullptr, nullptr));
+using stack_type =
+    decltype(make_stack(std::declval<asio::any_io_executor>(), std::declval<client_config>(), nullptr));
 
 }  // namespace
 
-struct kv_client::impl {
-  impl(asio::any_io_executor executor, tcp::endpoint server, client_config config)
+struct client::impl {
+  impl(asio::any_io_executor executor, client_config config)
       : cache(std::make_shared<value_cache>(config.cache_capacity)),
-        log(std::make_shared<send_log>()),
-        stack(make_stack(std::move(executor), server, std::move(config), cache, log)) {}
+        stack(make_stack(std::move(executor), std::move(config), cache)) {}
 
   std::shared_ptr<value_cache> cache;
-  std::shared_ptr<send_log> log;
   stack_type stack;
 };
 
-kv_client::kv_client(asio::any_io_executor executor, tcp::endpoint server, client_config config)
-    : impl_(std::make_unique<impl>(std::move(executor), server, std::move(config))) {}
+client::client(asio::any_io_executor executor, client_config config)
+    : impl_(std::make_unique<impl>(std::move(executor), std::move(config))) {}
 
-kv_client::~kv_client() = default;
+client::~client() = default;
 
-asio::awaitable<call_outcome> kv_client::call(std::string command) {
-  auto& self = *impl_;
-  const bool tracked = !command.starts_with("INCR ");
-  std::string sent = tracked ? command : std::string();
-  auto result = co_await self.stack.call_with_origin(std::move(command));
+asio::awaitable<call_outcome> client::call(redis::command command) {
+  auto result = co_await impl_->stack.call_with_origin(std::move(command));
   call_outcome out;
-  if (tracked) {
-    auto sends = self.log->take(sent);
-    out.replays = sends > 1 ? sends - 1 : 0;
-  }
   if (result) {
     out.answered_by = result->origin.from_fallback() ? call_outcome::source::cache : call_outcome::source::server;
-    out.value = std::move(result->value);
-    // Remember good values for the fallback.
-    if (out.answered_by == call_outcome::source::server) {
-      if (sent.starts_with("SET ")) {
-        auto key = key_of(sent);
-        auto value_at = std::min(sent.size(), 4 + key.size() + 1);
-        self.cache->put(std::string(key), sent.substr(value_at));
-      } else if (sent.starts_with("GET ") && out.value != "(nil)") {
-        self.cache->put(std::string(key_of(sent)), out.value);
-      }
-    }
+    out.reply = std::move(result->value);
     co_return out;
   }
   // The reconnect layer's verdict is the primary error, whether the fallback declined it
@@ -149,7 +165,7 @@ asio::awaitable<call_outcome> kv_client::call(std::string command) {
     out.fate = e.primary().fate();
     out.error = e.primary().to_error_code();
     out.message = e.primary().message();
-    if (e.is_fallback_failed() && e.has_fallback_error() && e.fallback_error() == kv_errc::cache_miss)
+    if (e.is_fallback_failed() && e.has_fallback_error() && e.fallback_error() == demo_errc::cache_miss)
       out.message += " (and no cached value)";
   } else {
     out.error = e.to_error_code();
@@ -158,16 +174,20 @@ asio::awaitable<call_outcome> kv_client::call(std::string command) {
   co_return out;
 }
 
-asio::awaitable<bool> kv_client::connect() {
+asio::awaitable<bool> client::connect() {
   auto reconnecting = impl_->stack.inner();  // a copy shares the connection; inner() is const
   co_return (co_await reconnecting.connect()).has_value();
 }
 
-reconnect::connection_state kv_client::state() const { return impl_->stack.inner().state(); }
-std::uint64_t kv_client::connector_calls() const { return impl_->stack.inner().connector_calls(); }
-std::uint64_t kv_client::generation() const { return impl_->stack.inner().generation(); }
+value_cache& client::cache() { return *impl_->cache; }
+reconnect::connection_state client::state() const { return impl_->stack.inner().state(); }
+std::uint64_t client::connector_calls() const { return impl_->stack.inner().connector_calls(); }
+std::uint64_t client::generation() const { return impl_->stack.inner().generation(); }
+std::uint64_t client::replays() const { return impl_->stack.inner().replays(); }
+std::uint64_t client::probe_failures() const { return impl_->stack.inner().probe_failures(); }
+std::uint64_t client::flaps() const { return impl_->stack.inner().flaps(); }
 
-void kv_client::close() {
+void client::close() {
   auto reconnecting = impl_->stack.inner();  // a copy shares the state; inner() is const
   reconnecting.close();
 }

@@ -4,37 +4,41 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
-#include <optional>
 #include <string>
 
 namespace demo {
 
 namespace {
 constexpr const char* usage_text =
-    "usage: resilience_demo [--duration SECONDS] [--outages N] [--workers N] [--chart PATH]\n"
+    "usage: resilience_demo [--duration SECONDS] [--outages N] [--workers N] [--compare SECONDS]\n"
+    "                       [--chart PATH] [--metrics PATH] [--redis HOST:PORT]\n"
     "\n"
-    "Runs a key-value server as a child process and a client built from the resilience library\n"
-    "(fallback over reconnect) against it; kills the server with SIGKILL N times, restarts it on the\n"
-    "same port, prints a live timeline and a summary, and writes the timeline as an SVG chart.\n"
+    "Starts redis-server on a free loopback port (append-only file, fsync on every write) and a\n"
+    "fault proxy in front of it, and runs N workers through a client built from the resilience\n"
+    "library (fallback over reconnect over a pipelined Redis connection) through the proxy. The\n"
+    "server is killed with SIGKILL and restarted on the same port, and once the proxy blackholes\n"
+    "the connection; prints a live timeline and a summary, and writes the timeline as an SVG chart.\n"
     "\n"
-    "  --duration SECONDS  how long the workers run (default 20; 1 to 3600, fractions allowed)\n"
-    "  --outages N         server kills, evenly spread over the run (default 3; 0 to 100); the server\n"
-    "                      stays down from 0.5 s (first) to 2.5 s (last), 1.5 s on average, and the\n"
-    "                      run needs 1 s of service before, between and after the outages\n"
+    "  --duration SECONDS  how long the faulted run lasts (default 20; 1 to 3600, fractions allowed)\n"
+    "  --outages N         outages, evenly spread over the run (default 4; 0 to 100). Outage i of N\n"
+    "                      is a kill lasting 0.5 + 2 i/(N-1) s (1.5 s when alone); the middle one\n"
+    "                      (N >= 2) is a 2.5 s blackhole instead. The run needs 1 s of service\n"
+    "                      before, between and after the outages\n"
     "  --workers N         concurrent client coroutines sharing one connection (default 16; 1 to 1024)\n"
+    "  --compare SECONDS   throughput comparison before the faults: the same workers on a bare Redis\n"
+    "                      connection and through the stack, in alternating slices of 0.1 s, half of the\n"
+    "                      time with the demo's mix, half with GETs only (default 4; 0 = none)\n"
     "  --chart PATH        where the SVG chart goes (default demo-timeline.svg)\n"
+    "  --metrics PATH      also write the library's metrics in the Prometheus text format to PATH\n"
+    "  --redis HOST:PORT   run against your own Redis instead (HOST 127.0.0.1 or localhost; AUTH with\n"
+    "                      $REDISCLI_AUTH if set). It is never killed: a kill becomes the proxy\n"
+    "                      resetting every connection and refusing new ones. The demo's keys (prefix\n"
+    "                      resilience-demo:<run>:) are deleted at the end\n"
     "  --help              this text\n"
     "\n"
     "Exit code: 0 when the invariants hold (no acknowledged write lost, every call completed, the\n"
-    "INCR counter within its bounds), 1 when they do not, 2 for bad arguments.\n"
-    "Internal: resilience_demo --serve PORT DATAFILE runs the server alone.\n";
-
-}  // namespace
-
-[[noreturn]] void usage_error(const std::string& message) {
-  std::fprintf(stderr, "resilience_demo: %s\n(see resilience_demo --help)\n", message.c_str());
-  std::exit(2);
-}
+    "INCR counter within its bounds, every outage recovered), 1 when they do not, 2 for bad\n"
+    "arguments, 77 when redis-server is not installed (and no --redis), 130 when interrupted.\n";
 
 double parse_number(std::string_view flag, const std::string& text, double low, double high, bool integer) {
   std::size_t used = 0;
@@ -55,26 +59,69 @@ double parse_number(std::string_view flag, const std::string& text, double low, 
   return value;
 }
 
-std::vector<outage_plan> plan_outages(double duration, int outages) {
-  std::vector<outage_plan> plan;
-  for (int i = 0; i < outages; ++i) {
-    const double length = outages == 1 ? (shortest_outage + longest_outage) / 2
-                                       : shortest_outage + (longest_outage - shortest_outage) * i / (outages - 1);
-    plan.push_back({duration * (i + 1) / (outages + 1) - length / 2, length});
-  }
-  return plan;
+user_redis parse_redis(const std::string& text) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0) usage_error("--redis needs HOST:PORT, got '" + text + "'");
+  user_redis r{text.substr(0, colon), static_cast<std::uint16_t>(parse_number("--redis port", text.substr(colon + 1), 1, 65535, true))};
+  // The fault proxy (tests/support/fault_proxy.hpp) forwards to 127.0.0.1 only.
+  if (r.host == "localhost") r.host = "127.0.0.1";
+  if (r.host != "127.0.0.1")
+    usage_error("--redis: HOST must be 127.0.0.1 or localhost (the fault proxy forwards to loopback only), got '" +
+                r.host + "'");
+  return r;
 }
 
-namespace {
 bool fits(double duration, int outages) {
   double service_from = 0;
   for (const auto& o : plan_outages(duration, outages)) {
-    if (o.kill_at - service_from < settle_time - 1e-9) return false;
-    service_from = o.kill_at + o.length;
+    if (o.begin_at - service_from < settle_time - 1e-9) return false;
+    service_from = o.begin_at + o.length;
   }
   return duration - service_from >= settle_time - 1e-9;
 }
+
+void check_writable(const char* flag, const std::string& path) {
+  if (path.empty()) usage_error(std::string(flag) + " needs a path");
+  if (std::ofstream probe(path, std::ios::app); !probe) usage_error(std::string(flag) + ": cannot write to '" + path + "'");
+}
+
 }  // namespace
+
+[[noreturn]] void usage_error(const std::string& message) {
+  std::fprintf(stderr, "resilience_demo: %s\n(see resilience_demo --help)\n", message.c_str());
+  std::exit(2);
+}
+
+const char* to_string(outage_kind k) noexcept {
+  switch (k) {
+    case outage_kind::kill: return "kill";
+    case outage_kind::reset: return "reset";
+    case outage_kind::blackhole: return "blackhole";
+  }
+  return "?";
+}
+
+const char* cause_gone(outage_kind k) noexcept {
+  switch (k) {
+    case outage_kind::kill: return "the restart";
+    case outage_kind::reset: return "the proxy accepted again";
+    case outage_kind::blackhole: return "the proxy forwarded again";
+  }
+  return "?";
+}
+
+std::vector<outage_plan> plan_outages(double duration, int outages) {
+  std::vector<outage_plan> plan;
+  for (int i = 0; i < outages; ++i) {
+    const bool blackhole = outages >= 2 && i == outages / 2;
+    const double length = blackhole       ? blackhole_length
+                           : outages == 1 ? (shortest_kill + longest_kill) / 2
+                                          : shortest_kill + (longest_kill - shortest_kill) * i / (outages - 1);
+    plan.push_back({blackhole ? outage_kind::blackhole : outage_kind::kill,
+                    duration * (i + 1) / (outages + 1) - length / 2, length});
+  }
+  return plan;
+}
 
 options parse_options(int argc, char** argv) {
   options o;
@@ -99,9 +146,16 @@ options parse_options(int argc, char** argv) {
       o.outages = static_cast<int>(parse_number(arg, value(), 0, 100, true));
     } else if (arg == "--workers") {
       o.workers = static_cast<int>(parse_number(arg, value(), 1, 1024, true));
+    } else if (arg == "--compare") {
+      o.compare = parse_number(arg, value(), 0, 600, false);
     } else if (arg == "--chart") {
       o.chart = value();
-      if (o.chart.empty()) usage_error("--chart needs a path");
+      check_writable("--chart", o.chart);  // fail now rather than after the run
+    } else if (arg == "--metrics") {
+      o.metrics = value();
+      check_writable("--metrics", *o.metrics);
+    } else if (arg == "--redis") {
+      o.redis = parse_redis(value());
     } else {
       usage_error("unknown argument '" + arg + "'");
     }
@@ -109,15 +163,14 @@ options parse_options(int argc, char** argv) {
   if (!fits(o.duration, o.outages)) {
     double needed = std::ceil(o.duration);
     while (!fits(needed, o.outages)) needed += 0.5;
-    char text[200];
+    char text[240];
     std::snprintf(text, sizeof text,
-                  "%d outage%s do%s not fit in %g s (%.1f s of service is needed before, between and after them); "
-                  "use --duration %g or more, or fewer --outages",
-                  o.outages, o.outages == 1 ? "" : "s", o.outages == 1 ? "es" : "", o.duration, settle_time, needed);
+                  "--outages %d does not fit in --duration %g (%.1f s of service is needed before, between and after "
+                  "the outages); use --duration %g or more, or fewer --outages",
+                  o.outages, o.duration, settle_time, needed);
     usage_error(text);
   }
-  // Fail now rather than after the run: the chart's file must be writable.
-  if (std::ofstream probe(o.chart, std::ios::app); !probe) usage_error("cannot write the chart to '" + o.chart + "'");
+  check_writable("--chart", o.chart);
   return o;
 }
 

@@ -1,6 +1,7 @@
 #pragma once
-// N concurrent workers doing SET / GET / INCR through the client until the time is up, keeping
-// exactly what was acknowledged so that it can be checked afterwards.
+// N concurrent workers doing SET / GET / INCR until the time is up, keeping exactly what was
+// acknowledged so that it can be checked afterwards. The same workers drive the demo's client
+// (the stack) and, for the throughput comparison, a bare Redis connection.
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -11,8 +12,9 @@
 #include <utility>
 #include <vector>
 
-#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+
+#include <resilience/redis/connection.hpp>
 
 #include "client.hpp"
 #include "timeline.hpp"
@@ -26,7 +28,7 @@ const char* to_string(op_kind k) noexcept;
 /// Everything the workers saw. Thread-safe while they run.
 struct workload_results {
   struct per_kind {
-    std::atomic<std::uint64_t> started{0}, server{0}, fallback{0}, failed{0}, replays{0};
+    std::atomic<std::uint64_t> started{0}, server{0}, fallback{0}, failed{0};
     /// failures by what the reconnect layer says of the request: may have been applied, certainly
     /// not sent, answered by the server with an error (or no verdict: the fallback's own failure)
     std::atomic<std::uint64_t> maybe_applied{0}, not_sent{0}, answered{0};
@@ -36,7 +38,7 @@ struct workload_results {
   std::atomic<std::uint64_t> wrong_reads{0};  ///< a GET of an acknowledged key answered another value
   std::atomic<std::int64_t> longest_call_us{0};
 
-  std::mutex mutex;                                             // guards the two below
+  std::mutex mutex;                                             // guards the three below
   std::vector<std::pair<std::string, std::string>> acked_sets;  ///< key, value
   std::vector<long long> acked_incr_values;                     ///< what each acknowledged INCR answered
   std::vector<std::string> sample_failures;                     ///< a few failure messages, for the report
@@ -45,16 +47,22 @@ struct workload_results {
   std::uint64_t started() const;
 };
 
-inline constexpr const char* counter_key = "counter";
-
 struct workload_config {
-  int workers = 16;
   std::chrono::steady_clock::time_point stop_at;
   std::uint64_t seed = 0;
+  std::string prefix;  ///< of every key: "<prefix>w<worker>:k<n>", and "<prefix>counter" for INCR
+  bool reads_only = false;  ///< GETs only (after SETs of 8 keys): no write, so no fsync on the server
 };
 
-/// Runs the workers; completes when every one has finished its last call.
-boost::asio::awaitable<void> run_worker(int id, workload_config config, std::shared_ptr<kv_client> client,
+/// The name of the INCR counter for keys under `prefix`.
+inline std::string counter_key(const std::string& prefix) { return prefix + "counter"; }
+
+/// Runs one worker through the demo's client; the timeline (if any) hears every outcome.
+boost::asio::awaitable<void> run_worker(int id, workload_config config, std::shared_ptr<client> through,
                                         std::shared_ptr<timeline> events, std::shared_ptr<workload_results> results);
+
+/// Runs one worker on a bare Redis connection (no fallback, no reconnect), for the comparison.
+boost::asio::awaitable<void> run_worker(int id, workload_config config, resilience::redis::connection through,
+                                        std::shared_ptr<workload_results> results);
 
 }  // namespace demo
