@@ -81,18 +81,34 @@ TEST(fallback_cost, from_request_error_over_a_by_value_service_copies_the_reques
   EXPECT_EQ(copies_of_one_call(svc, true), 1);
 }
 
-TEST(fallback_cost, by_value_backup_over_a_borrowing_service_gets_the_request_moved) {
-  auto svc = fallback_layer(fallback::backup([](counted_request) -> asio::awaitable<int> { co_return 2; }))
-                 .wrap(borrowing_inner{});
-  EXPECT_EQ(copies_of_one_call(svc, true), 0);
+TEST(fallback_cost, fallback_over_a_borrowing_service_borrows_the_request_too) {
+  using svc = decltype(fallback_layer(fallback::value(0)).wrap(borrowing_inner{}));
+  static_assert(resilience::detail::call_borrows_request<svc>(), "lent down the stack, never copied");
+  SUCCEED();
 }
 
-TEST(fallback_cost, only_the_last_strategy_needing_the_request_gets_it_moved) {
+TEST(fallback_cost, by_value_backup_over_a_borrowing_service_copies_the_lent_request_only_when_it_runs) {
+  // The fallback borrows the caller's request (it copies nothing on the happy path), so a
+  // strategy that takes the request by value gets a copy, on the failure path only.
+  auto svc = fallback_layer(fallback::backup([](counted_request) -> asio::awaitable<int> { co_return 2; }))
+                 .wrap(borrowing_inner{});
+  EXPECT_EQ(copies_of_one_call(svc, false), 0);
+  EXPECT_EQ(copies_of_one_call(svc, true), 1);
+}
+
+TEST(fallback_cost, by_value_backup_over_a_by_value_service_gets_the_kept_request_moved) {
+  auto svc = fallback_layer(fallback::backup([](counted_request) -> asio::awaitable<int> { co_return 2; }))
+                 .wrap(by_value_inner());
+  EXPECT_EQ(copies_of_one_call(svc, true), 1) << "the copy kept before the inner call, then moved to the backup";
+}
+
+TEST(fallback_cost, only_the_last_strategy_needing_an_owned_request_gets_it_moved) {
   auto failing_backup = fallback::backup([](counted_request) -> awaitable_result<int, std::error_code> {
     co_return std::unexpected(std::make_error_code(std::errc::io_error));
   });
-  auto svc = fallback_layer(fallback::chain(failing_backup, failing_backup, fallback::value(0))).wrap(borrowing_inner{});
-  EXPECT_EQ(copies_of_one_call(svc, true), 1);  // the first backup's copy; the second gets it moved
+  auto svc = fallback_layer(fallback::chain(failing_backup, failing_backup, fallback::value(0))).wrap(by_value_inner());
+  // The kept copy, the first backup's copy of it; the second backup gets the kept one moved.
+  EXPECT_EQ(copies_of_one_call(svc, true), 2);
 }
 
 TEST(fallback_cost, events_name_the_middleware_by_view) {

@@ -39,9 +39,21 @@ class any_service {
   struct model final : concept_t {
     explicit model(S s) : inner(std::move(s)) {}
     awaitable_result<Response, Error> call(Request request) override {
-      return inner.call(std::move(request));
+      if constexpr (detail::call_borrows_request<S>()) {
+        return lend(inner, std::move(request));
+      } else {
+        return inner.call(std::move(request));
+      }
     }
     S inner;
+
+   private:
+    // A service that borrows its request keeps a reference to it while it runs: this frame
+    // owns the request for as long as the call lasts (returning inner.call(request) would hand
+    // it a reference to a parameter that dies at once).
+    static awaitable_result<Response, Error> lend(S& service, Request request) {
+      co_return co_await service.call(std::as_const(request));
+    }
   };
 
   std::shared_ptr<concept_t> impl_;

@@ -110,10 +110,11 @@ using awaitable_result = asio::awaitable<std::expected<Response, Error>>;
 namespace detail {
 
 // True when `call` takes its request by const reference: a layer that may need the request
-// again (replay, fallback) can then lend it instead of copying it.
+// again (replay, fallback) can then lend it instead of copying it. Seen through the middlewares
+// too (they name their request_type): each takes `const Request&` when what it wraps does.
 template <class S>
 constexpr bool call_borrows_request() {
-  if constexpr (names_request_type<S> || !has_single_call<S>) {
+  if constexpr (!has_single_call<S>) {
     return false;
   } else {
     using parameter = typename member_call_traits<decltype(&S::call)>::parameter_type;
@@ -123,5 +124,14 @@ constexpr bool call_borrows_request() {
 }
 
 }  // namespace detail
+
+/// How a middleware over `Inner` takes its request: lent (`const Request&`) when `Inner` borrows
+/// it, so that a stack over a borrowing connection copies the request nowhere; by value
+/// otherwise. A borrowed request must outlive the call, as any argument of an awaited call does
+/// (`co_await svc.call(make_request())` is fine; to spawn a call, use `async_call`, which keeps
+/// its own copy).
+template <class Inner>
+using request_param_t = std::conditional_t<detail::call_borrows_request<std::remove_cvref_t<Inner>>(),
+                                           const request_type_of<Inner>&, request_type_of<Inner>>;
 
 }  // namespace resilience

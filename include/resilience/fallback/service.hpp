@@ -65,13 +65,16 @@ class fallback_service {
   fallback_service(Inner inner, std::shared_ptr<state_type> state)
       : inner_(std::move(inner)), state_(std::move(state)) {}
 
+  /// The request is lent (`const Request&`) when the inner service borrows it, else taken by value.
+  using request_param = request_param_t<Inner>;
+
   /// The inner service's response, or the fallback's. Adds one coroutine frame to the inner call.
-  awaitable_result<response_type, error_type> call(request_type request) {
+  awaitable_result<response_type, error_type> call(request_param request) {
     return run<lean>(std::move(request));
   }
 
   /// As `call`, telling where the response came from.
-  awaitable_result<fallback::with_origin<response_type>, error_type> call_with_origin(request_type request) {
+  awaitable_result<fallback::with_origin<response_type>, error_type> call_with_origin(request_param request) {
     return run<traced>(std::move(request));
   }
 
@@ -97,7 +100,7 @@ class fallback_service {
   using result = std::expected<typename Form::response, error_type>;
 
   template <class Form>
-  asio::awaitable<result<Form>> run(request_type request) {
+  asio::awaitable<result<Form>> run(request_param request) {
     fallback::detail::kept_request<request_type, copies_request> kept(request);
     auto primary = co_await call_inner(request);
     auto& state = *state_;
@@ -117,7 +120,7 @@ class fallback_service {
     }
     state.emit(fallback::event_kind::failed_attempt);
     const fallback::detail::attempt_input<request_type, primary_error_type> input{
-        kept.get(request), primary ? nullptr : &primary.error()};
+        kept.get(request), primary ? nullptr : &primary.error(), borrows};
     if constexpr (async_chain) {
       auto outcome = co_await state.strategies.template attempt_async<response_type>(input);
       co_return conclude<Form>(std::move(outcome), std::move(primary));
@@ -126,9 +129,9 @@ class fallback_service {
     }
   }
 
-  auto call_inner(request_type& request) {
+  auto call_inner(request_param& request) {
     if constexpr (borrows) {
-      return inner_.call(std::as_const(request));  // lent: still ours for the strategies
+      return inner_.call(request);  // lent on: still there for the strategies
     } else {
       return inner_.call(std::move(request));
     }

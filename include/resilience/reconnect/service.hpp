@@ -41,6 +41,8 @@ class basic_reconnect_service {
   using service_error_type = typename state_type::service_error_type;
   using error_type = typename state_type::error_type;
   using hooks = typename state_type::hooks;
+  /// The request is lent (`const Request&`) when the connection borrows it, else taken by value.
+  using request_param = request_param_t<connection_type>;
 
   basic_reconnect_service(asio::any_io_executor executor, Connector connector, reconnect::config config,
                           hooks h)
@@ -52,7 +54,7 @@ class basic_reconnect_service {
   /// Sends `request` on the current connection, connecting or waiting for a reconnect first
   /// when none is up. The request is copied only when the connection takes it by value and a
   /// replay is permitted for it.
-  awaitable_result<response_type, error_type> call(request_type request) {
+  awaitable_result<response_type, error_type> call(request_param request) {
     auto& shared = *state_;
     std::optional<typename Timing::clock::time_point> deadline;
     reconnect::detail::call_progress progress;
@@ -210,7 +212,7 @@ class basic_reconnect_service {
     return e;
   }
 
-  static auto send(connection_type& connection, request_type& request, bool keep_request) {
+  static auto send(connection_type& connection, request_param& request, bool keep_request) {
     if constexpr (borrows_request) {
       return connection.call(request);
     } else {

@@ -73,7 +73,10 @@ class basic_retry_service {
   /// Calls the inner service until it succeeds or a retry is refused (see docs/retry.md). The
   /// request is lent to an inner service that borrows it, and copied only for an inner service
   /// that takes it by value while another attempt may follow.
-  awaitable_result<response_type, error_type> call(request_type request) {
+  /// The request is lent (`const Request&`) when the inner service borrows it, else taken by value.
+  using request_param = request_param_t<Inner>;
+
+  awaitable_result<response_type, error_type> call(request_param request) {
     auto& s = *state_;
     s.deposit();
     std::optional<std::uint32_t> limit;
@@ -144,9 +147,9 @@ class basic_retry_service {
                 "(then the request is lent, never copied) or make the request copyable");
 
   // Lent, copied or moved; not a coroutine: the happy path keeps to the one frame of `call`.
-  auto send(request_type& request, bool keep) {
+  auto send(request_param& request, bool keep) {
     if constexpr (borrows) {
-      return inner_.call(std::as_const(request));
+      return inner_.call(request);
     } else {
       return keep ? inner_.call(request_type(request)) : inner_.call(std::move(request));
     }

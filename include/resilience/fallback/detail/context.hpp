@@ -2,8 +2,8 @@
 // What a strategy may see of the failed call: the request and the primary error.
 //
 // The request is kept only when a strategy needs it (a compile-time property of the chain):
-// lent when the inner service borrows it (`call(const Request&)`), otherwise copied before the
-// inner call, which consumes the original.
+// lent when the inner service borrows it (`call(const Request&)`; the fallback then borrows it
+// from its own caller too), otherwise copied before the inner call, which consumes the original.
 #include <utility>
 
 namespace resilience::fallback::detail {
@@ -12,6 +12,7 @@ template <class Request, class Error>
 struct attempt_input {
   Request* request;    ///< null when no strategy needs the request
   const Error* error;  ///< null when the fallback answers a rejected response
+  bool lent = false;   ///< the request is the caller's, lent: read or copied, never moved from
 };
 
 /// The view one strategy of a chain gets. `MayConsume`: no later strategy needs the request,
@@ -23,13 +24,13 @@ class attempt_context {
 
   const Request& request() const noexcept { return *in_.request; }
 
-  /// The request for a strategy that takes it by value: moved when this is its last use.
+  /// The request for a strategy that takes it by value: moved when this is its last use and it
+  /// is the fallback's own (not lent by the caller).
   Request take_request() {
     if constexpr (MayConsume) {
-      return std::move(*in_.request);
-    } else {
-      return *in_.request;
+      if (!in_.lent) return std::move(*in_.request);
     }
+    return *in_.request;
   }
 
   const Error& error() const noexcept { return *in_.error; }
@@ -43,14 +44,15 @@ template <class Request, bool Copy>
 class kept_request {
  public:
   explicit kept_request(const Request&) noexcept {}
-  Request* get(Request& original) noexcept { return &original; }
+  // A lent request is only read or copied (attempt_input::lent), never written through this.
+  Request* get(const Request& original) noexcept { return const_cast<Request*>(&original); }
 };
 
 template <class Request>
 class kept_request<Request, true> {
  public:
   explicit kept_request(const Request& original) : copy_(original) {}
-  Request* get(Request&) noexcept { return &copy_; }
+  Request* get(const Request&) noexcept { return &copy_; }
 
  private:
   Request copy_;
