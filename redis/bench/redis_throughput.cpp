@@ -1,59 +1,70 @@
 // Throughput of one pipelined redis::connection: many coroutines calling GET (or SET then GET)
-// for a fixed time, against a redis-server started by hand. Starts nothing itself.
+// for a fixed time, against a redis-server started by hand (or by scripts/bench.sh). Starts
+// nothing itself.
 //
 //   redis-server --port 6390 --save '' --appendonly no --daemonize no &
 //   resilience_redis_throughput --port 6390 --seconds 5 --coroutines 64 --mix get
+//   resilience_redis_throughput --port 6390 --through stack            # the same through the stack
+//   resilience_redis_throughput --port 6390 --compare 5 --seconds 3    # both, alternating
 //
-// Prints requests per second, latency percentiles of one call, and how many requests one
-// socket write carried.
+// Prints requests per second, latency percentiles of one call, the client's CPU time per
+// request, and (bare connection) how many requests one socket write carried. `--compare R`
+// runs R rounds of each, alternating bare and stack in the same process (bare, stack, stack,
+// bare, ...), so that a load that comes and goes on a shared machine hits both alike, and
+// prints the medians and the ratio stack / bare.
+#include <resilience/fallback.hpp>
+#include <resilience/reconnect.hpp>
 #include <resilience/redis.hpp>
+#include <resilience/retry.hpp>
+#include <resilience/timeout.hpp>
 
 #include <algorithm>
-#include <atomic>
 #include <charconv>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <exception>
-#include <memory>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <vector>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/io_context.hpp>
+#include "throughput_round.hpp"
 
 namespace asio = boost::asio;
 namespace redis = resilience::redis;
-using clock_type = std::chrono::steady_clock;
+namespace fallback = resilience::fallback;
+using namespace std::chrono_literals;
 
 namespace {
 
 struct options {
   std::string host = "127.0.0.1";
   std::uint16_t port = 6379;
-  int seconds = 5;
+  double seconds = 5;
+  double warm_up = 1;
   int coroutines = 64;
   int threads = 1;
   std::string mix = "get";
+  std::string through = "bare";
+  int compare_rounds = 0;  // 0: one run of `through`
 };
 
 [[noreturn]] void usage(const char* error) {
   if (error) std::fprintf(stderr, "resilience_redis_throughput: %s\n", error);
   std::fprintf(error ? stderr : stdout,
-               "usage: resilience_redis_throughput [--host H] [--port P] [--seconds S] [--coroutines N]\n"
-               "                                   [--threads T] [--mix get|setget]\n"
-               "Runs N coroutines calling one connection for S seconds (after a 1 s warm-up) against a\n"
-               "redis-server you started, e.g.: redis-server --port 6390 --save '' --appendonly no &\n");
+               "usage: resilience_redis_throughput [--host H] [--port P] [--seconds S] [--warmup S]\n"
+               "                                   [--coroutines N] [--threads T] [--mix get|setget]\n"
+               "                                   [--through bare|stack] [--compare ROUNDS]\n"
+               "Runs N coroutines calling one connection for S seconds (after a warm-up, default 1 s)\n"
+               "against a redis-server you started, e.g.: redis-server --port 6390 --save '' --appendonly no &\n"
+               "--through stack: through fallback -> retry -> timeout -> reconnect (docs/stacks.md).\n"
+               "--compare R: R rounds of each, bare and stack alternating; prints medians and the ratio.\n");
   std::exit(error ? 2 : 0);
 }
 
-template <class Int>
-Int number(std::string_view flag, std::string_view text, Int low, Int high) {
-  Int value{};
+template <class Number>
+Number number(std::string_view flag, std::string_view text, Number low, Number high) {
+  Number value{};
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (ec != std::errc() || end != text.data() + text.size() || value < low || value > high)
     usage((std::string(flag) + " wants a number from " + std::to_string(low) + " to " + std::to_string(high) +
@@ -74,7 +85,9 @@ options parse(int argc, char** argv) {
     } else if (flag == "--port") {
       o.port = number<std::uint16_t>(flag, value, 1, 65535);
     } else if (flag == "--seconds") {
-      o.seconds = number(flag, value, 1, 3600);
+      o.seconds = number(flag, value, 0.01, 3600.0);
+    } else if (flag == "--warmup") {
+      o.warm_up = number(flag, value, 0.0, 3600.0);
     } else if (flag == "--coroutines") {
       o.coroutines = number(flag, value, 1, 100000);
     } else if (flag == "--threads") {
@@ -82,6 +95,11 @@ options parse(int argc, char** argv) {
     } else if (flag == "--mix") {
       if (value != "get" && value != "setget") usage(("--mix wants get or setget (got '" + std::string(value) + "')").c_str());
       o.mix = value;
+    } else if (flag == "--through") {
+      if (value != "bare" && value != "stack") usage(("--through wants bare or stack (got '" + std::string(value) + "')").c_str());
+      o.through = value;
+    } else if (flag == "--compare") {
+      o.compare_rounds = number(flag, value, 1, 1000);
     } else {
       usage(("unknown flag " + std::string(flag)).c_str());
     }
@@ -89,102 +107,176 @@ options parse(int argc, char** argv) {
   return o;
 }
 
-struct worker_stats {
-  std::uint64_t calls = 0;
+std::chrono::nanoseconds to_duration(double seconds) {
+  return std::chrono::nanoseconds(static_cast<std::int64_t>(seconds * 1e9));
+}
+
+throughput::workload workload_of(const options& o) {
+  return {.coroutines = o.coroutines,
+          .threads = o.threads,
+          .set_then_get = o.mix == "setget",
+          .warm_up = to_duration(o.warm_up),
+          .measured = to_duration(o.seconds)};
+}
+
+redis::config redis_config(const options& o) {
+  return {.host = o.host, .port = o.port, .connect_timeout = std::chrono::seconds(5)};
+}
+
+/// The bare connection: connected once, called directly.
+throughput::round_result bare_round(const options& o, redis::connection_statistics& statistics) {
+  struct bare {
+    redis::connector connector;
+    redis::connection connection;
+    asio::awaitable<std::expected<redis::reply, std::error_code>> call(const redis::command& c) const {
+      return connection.call(c);
+    }
+  };
+  return throughput::run_round(
+      workload_of(o), [&](asio::any_io_executor ex) { return bare{redis::connector(ex, redis_config(o)), {}}; },
+      [](bare& b) -> asio::awaitable<std::string> {
+        auto c = co_await b.connector.connect();
+        if (!c) co_return c.error().message();
+        b.connection = *c;
+        co_await b.connection.call(redis::command{"SET", "bench:key", "value"});
+        co_return std::string();
+      },
+      [&statistics](bare& b) {
+        statistics = b.connection.statistics();
+        b.connection.close();  // the read loop ends; run() returns
+      });
+}
+
+/// docs/stacks.md's Redis stack: fallback → retry → timeout → reconnect (PING probe) → connector.
+auto make_stack(asio::any_io_executor ex, redis::config cfg) {
+  auto is_read = [](const redis::command& c) { return c.is_read_only(); };
+  return resilience::service_builder()
+      .layer(resilience::fallback_layer(fallback::value(redis::reply::make_nil())))
+      .layer(resilience::retry_layer({.max_attempts = 3}).idempotent_if(is_read))
+      .layer(resilience::timeout_layer(500ms))  // per attempt
+      .layer(resilience::reconnect_layer(ex, {.connection_wait_timeout = 400ms}).replay_if(is_read).probe_with(redis::ping))
+      .service(redis::connector(ex, std::move(cfg)));
+}
+using stack_type = decltype(make_stack(std::declval<asio::any_io_executor>(), redis::config{}));
+
+throughput::round_result stack_round(const options& o) {
+  return throughput::run_round(
+      workload_of(o), [&](asio::any_io_executor ex) { return make_stack(ex, redis_config(o)); },
+      [](stack_type& s) -> asio::awaitable<std::string> {
+        auto reconnecting = s.inner().inner().inner();  // copies share the connection
+        if (auto up = co_await reconnecting.connect(); !up) co_return up.error().message();
+        co_await s.call(redis::command{"SET", "bench:key", "value"});
+        co_return std::string();
+      },
+      [](stack_type& s) {
+        auto reconnecting = s.inner().inner().inner();
+        reconnecting.close();  // releases the connection; its last handle closes the socket
+      });
+}
+
+const char* step_name(const options& o) { return o.mix == "get" ? "GET" : "SET+GET pair"; }
+
+int single_run(const options& o) {
+  redis::connection_statistics st;
+  const auto r = o.through == "bare" ? bare_round(o, st) : stack_round(o);
+  if (!r.connected) {
+    std::fprintf(stderr, "cannot connect to %s:%u: %s\n", o.host.c_str(), static_cast<unsigned>(o.port), r.failure.c_str());
+    return 1;
+  }
+  std::printf("mix %s, %d coroutines, %d thread(s), one connection%s, %g s measured\n", o.mix.c_str(), o.coroutines,
+              o.threads, o.through == "stack" ? ", through the recommended stack" : "", o.seconds);
+  std::printf("requests/s   %.0f\n", r.requests_per_second);
+  std::printf("errors       %llu\n", static_cast<unsigned long long>(r.errors));
+  std::printf("latency (us) p50 %.1f  p99 %.1f  p99.9 %.1f  max %.1f  (one %s)\n", r.p50_us, r.p99_us, r.p999_us,
+              r.max_us, step_name(o));
+  std::printf("client CPU   %.2f us per request (user + system, whole process)\n", r.cpu_us_per_request);
+  if (o.through == "bare") {
+    std::printf("socket writes %llu for %llu requests (%.1f requests per write)\n",
+                static_cast<unsigned long long>(st.socket_writes), static_cast<unsigned long long>(st.requests_written),
+                st.socket_writes ? static_cast<double>(st.requests_written) / static_cast<double>(st.socket_writes) : 0.0);
+  }
+  return r.errors == 0 ? 0 : 1;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const auto n = v.size();
+  return n == 0 ? 0 : n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+std::string thousands(double value) {
+  auto n = static_cast<long long>(value / 1000 + 0.5) * 1000;
+  std::string digits = std::to_string(n), out;
+  for (std::size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
+}
+
+struct series {
+  std::vector<double> rate, p50, p99, cpu;
   std::uint64_t errors = 0;
-  std::vector<std::uint32_t> latency_ns;  // measured window only
+  void add(const throughput::round_result& r) {
+    rate.push_back(r.requests_per_second);
+    p50.push_back(r.p50_us);
+    p99.push_back(r.p99_us);
+    cpu.push_back(r.cpu_us_per_request);
+    errors += r.errors;
+  }
 };
 
-asio::awaitable<void> work(const redis::connection& c, const options& o, int id, clock_type::time_point measure_from,
-                           clock_type::time_point until, worker_stats& stats) {
-  const std::string key = o.mix == "get" ? "bench:key" : "bench:key:" + std::to_string(id);
-  const redis::command get{"GET", key};
-  const redis::command set{"SET", key, "value"};
-  for (;;) {
-    const auto start = clock_type::now();
-    if (start >= until) co_return;
-    bool ok = true;
-    if (o.mix == "setget") ok = static_cast<bool>(co_await c.call(set));
-    ok = static_cast<bool>(co_await c.call(get)) && ok;
-    const auto end = clock_type::now();
-    if (start < measure_from) continue;
-    stats.calls += o.mix == "setget" ? 2 : 1;
-    if (!ok) ++stats.errors;
-    stats.latency_ns.push_back(
-        static_cast<std::uint32_t>(std::min<std::int64_t>(std::chrono::nanoseconds(end - start).count(), UINT32_MAX)));
+int compare(const options& o) {
+  std::printf("mix %s: %d coroutines on one connection, %d thread(s), %d rounds of %g s (after %g s of warm-up) "
+              "of each, bare and stack alternating\n\n",
+              o.mix.c_str(), o.coroutines, o.threads, o.compare_rounds, o.seconds, o.warm_up);
+  std::printf("round  service  requests/s  p50 us  p99 us  client CPU us/request  errors\n");
+  series bare, stack;
+  std::vector<double> pair_ratios;
+  for (int round = 1; round <= o.compare_rounds; ++round) {
+    // bare, stack | stack, bare | ...: a drift in the machine's load favours neither.
+    throughput::round_result results[2];
+    for (int k = 0; k < 2; ++k) {
+      const bool stack_now = (round % 2 == 1) == (k == 1);
+      redis::connection_statistics ignored;
+      auto r = stack_now ? stack_round(o) : bare_round(o, ignored);
+      if (!r.connected) {
+        std::fprintf(stderr, "cannot connect to %s:%u: %s\n", o.host.c_str(), static_cast<unsigned>(o.port), r.failure.c_str());
+        return 1;
+      }
+      std::printf("%5d  %-7s  %10.0f  %6.1f  %6.1f  %21.2f  %6llu\n", round, stack_now ? "stack" : "bare",
+                  r.requests_per_second, r.p50_us, r.p99_us, r.cpu_us_per_request, static_cast<unsigned long long>(r.errors));
+      std::fflush(stdout);
+      (stack_now ? stack : bare).add(r);
+      results[stack_now ? 1 : 0] = r;
+    }
+    if (results[0].requests_per_second > 0) pair_ratios.push_back(results[1].requests_per_second / results[0].requests_per_second);
   }
-}
 
-// A plain function: g++ 12 mishandles a lambda's by-copy captures made inside a coroutine.
-void start_workers(asio::io_context& ctx, const redis::connection& c, const options& o, clock_type::time_point measure_from,
-                   clock_type::time_point until, std::vector<worker_stats>& stats) {
-  auto remaining = std::make_shared<std::atomic<int>>(o.coroutines);
-  for (int i = 0; i < o.coroutines; ++i) {
-    asio::co_spawn(ctx, work(c, o, i, measure_from, until, stats[static_cast<std::size_t>(i)]),
-                   [c, remaining](std::exception_ptr) {
-                     if (--*remaining == 0) c.close();  // the read loop ends; run() returns
-                   });
-  }
-}
-
-double percentile(const std::vector<std::uint32_t>& sorted, double p) {
-  if (sorted.empty()) return 0;
-  const auto index = static_cast<std::size_t>(p * static_cast<double>(sorted.size() - 1));
-  return sorted[index] / 1000.0;
+  std::printf("\n| mix `%s`, %d coroutines, one connection | requests/s, median (min – max) of %d | p50 | p99 | client CPU per request |\n",
+              o.mix.c_str(), o.coroutines, o.compare_rounds);
+  std::printf("| --- | ---: | ---: | ---: | ---: |\n");
+  auto row = [&](const char* name, const series& s) {
+    std::printf("| %s | %s (%s – %s) | %.0f µs | %.0f µs | %.2f µs |\n", name, thousands(median(s.rate)).c_str(),
+                thousands(*std::min_element(s.rate.begin(), s.rate.end())).c_str(),
+                thousands(*std::max_element(s.rate.begin(), s.rate.end())).c_str(), median(s.p50), median(s.p99),
+                median(s.cpu));
+  };
+  row("bare `redis::connection`", bare);
+  row("recommended stack", stack);
+  std::printf("\nstack / bare: %.3f (ratio of the medians); per round pair: median %.3f, min %.3f, max %.3f; "
+              "client CPU per request: %.2f×\n",
+              median(stack.rate) / median(bare.rate), median(pair_ratios),
+              *std::min_element(pair_ratios.begin(), pair_ratios.end()),
+              *std::max_element(pair_ratios.begin(), pair_ratios.end()), median(stack.cpu) / median(bare.cpu));
+  std::printf("(latency of one %s; errors: bare %llu, stack %llu)\n", step_name(o),
+              static_cast<unsigned long long>(bare.errors), static_cast<unsigned long long>(stack.errors));
+  return bare.errors + stack.errors == 0 ? 0 : 1;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   const options o = parse(argc, argv);
-  asio::io_context ctx(o.threads);
-  redis::connector connector(ctx.get_executor(), {.host = o.host, .port = o.port, .connect_timeout = std::chrono::seconds(5)});
-
-  std::vector<worker_stats> stats(static_cast<std::size_t>(o.coroutines));
-  for (auto& s : stats) s.latency_ns.reserve(1 << 16);
-  redis::connection connection;
-  clock_type::time_point measure_from, until;
-  int exit_code = 0;
-
-  asio::co_spawn(ctx, [&]() -> asio::awaitable<void> {
-    auto c = co_await connector.connect();
-    if (!c) {
-      std::fprintf(stderr, "cannot connect to %s:%u: %s\n", o.host.c_str(), static_cast<unsigned>(o.port),
-                   c.error().message().c_str());
-      exit_code = 1;
-      co_return;
-    }
-    connection = *c;
-    co_await connection.call(redis::command{"SET", "bench:key", "value"});
-    measure_from = clock_type::now() + std::chrono::seconds(1);
-    until = measure_from + std::chrono::seconds(o.seconds);
-    start_workers(ctx, connection, o, measure_from, until, stats);
-  }, asio::detached);
-
-  std::vector<std::thread> pool;
-  for (int t = 1; t < o.threads; ++t) pool.emplace_back([&] { ctx.run(); });
-  ctx.run();
-  for (auto& t : pool) t.join();
-  if (exit_code != 0) return exit_code;
-
-  std::uint64_t calls = 0, errors = 0;
-  std::vector<std::uint32_t> latencies;
-  for (auto& s : stats) {
-    calls += s.calls;
-    errors += s.errors;
-    latencies.insert(latencies.end(), s.latency_ns.begin(), s.latency_ns.end());
-  }
-  std::sort(latencies.begin(), latencies.end());
-  const auto st = connection.statistics();
-  std::printf("mix %s, %d coroutines, %d thread(s), one connection, %d s measured\n", o.mix.c_str(), o.coroutines,
-              o.threads, o.seconds);
-  std::printf("requests/s   %.0f\n", static_cast<double>(calls) / o.seconds);
-  std::printf("errors       %llu\n", static_cast<unsigned long long>(errors));
-  std::printf("latency (us) p50 %.1f  p99 %.1f  p99.9 %.1f  max %.1f  (one %s)\n", percentile(latencies, 0.50),
-              percentile(latencies, 0.99), percentile(latencies, 0.999), percentile(latencies, 1.0),
-              o.mix == "get" ? "GET" : "SET+GET pair");
-  std::printf("socket writes %llu for %llu requests (%.1f requests per write)\n",
-              static_cast<unsigned long long>(st.socket_writes), static_cast<unsigned long long>(st.requests_written),
-              st.socket_writes ? static_cast<double>(st.requests_written) / static_cast<double>(st.socket_writes) : 0.0);
-  return errors == 0 ? 0 : 1;
+  return o.compare_rounds > 0 ? compare(o) : single_run(o);
 }
