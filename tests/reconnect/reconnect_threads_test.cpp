@@ -328,6 +328,7 @@ TEST(reconnect_threads, probe_retires_connections_under_concurrent_calls_on_four
   constexpr int deafen_count = 50;
   std::atomic<bool> deafening_done{false};
   std::atomic<int> deafened{0};
+  std::atomic<bool> hold_calls{false};
   tally t;
   countdown finished(callers + 1, [&] {
     svc.close();
@@ -341,9 +342,11 @@ TEST(reconnect_threads, probe_retires_connections_under_concurrent_calls_on_four
             const std::string request = "w" + std::to_string(w) + "-" + std::to_string(i);
             ++t.started;
             t.count(co_await svc.call(request), request);
-            // Leave the connection idle now and then, so that its probe runs.
-            if (i % 8 == 0) {
-              asio::steady_timer idle(co_await asio::this_coro::executor, 2ms);
+            // Traffic proves life, so the probe runs only on an idle connection: every caller
+            // holds back while the deafener asks (staggered idle moments of 16 callers on 4
+            // threads may never leave the connection idle for a whole interval).
+            while (hold_calls.load()) {
+              asio::steady_timer idle(co_await asio::this_coro::executor, 1ms);
               co_await idle.async_wait(asio::use_awaitable);
             }
           }
@@ -358,8 +361,16 @@ TEST(reconnect_threads, probe_retires_connections_under_concurrent_calls_on_four
         for (int i = 0; i < deafen_count; ++i) {
           timer.expires_after(2ms);
           co_await timer.async_wait(asio::use_awaitable);
+          const auto failures_before = svc.probe_failures();
           backend->deafen_connections();
           ++deafened;
+          // Idle until the probe has found it (bounded: 500 ms against a 1 ms interval).
+          hold_calls = true;
+          for (int waited = 0; waited < 500 && svc.probe_failures() == failures_before; ++waited) {
+            timer.expires_after(1ms);
+            co_await timer.async_wait(asio::use_awaitable);
+          }
+          hold_calls = false;
         }
         deafening_done = true;
         finished.arrive();
@@ -374,6 +385,7 @@ TEST(reconnect_threads, probe_retires_connections_under_concurrent_calls_on_four
   EXPECT_EQ(t.wrong_answer.load(), 0);
   EXPECT_EQ(t.succeeded + t.not_replayed, t.completed.load());
   EXPECT_GT(svc.probe_failures(), 0u);
+  EXPECT_LE(svc.probe_failures(), std::uint64_t(deafened.load())) << "only deafened connections fail their probe";
   EXPECT_EQ(backend->closes.load(), svc.probe_failures()) << "every connection the probe found dead was told to close once";
   EXPECT_LE(backend->connector_calls.load(), std::uint64_t(deafened.load()) + 1) << "one connector call per dead connection";
 }
