@@ -2,6 +2,7 @@
 // the inner call is cancelled; an inner call that ends first is answered unchanged. A per-request
 // deadline overrides the default.
 #include <stdexcept>
+#include <vector>
 
 #include <resilience/core/service_fn.hpp>
 
@@ -161,6 +162,46 @@ TEST_F(timeout_test, each_call_gets_its_own_deadline) {
   time.advance(60ms);  // t = 160 ms: the second call's
   ASSERT_TRUE(second->has_value());
   EXPECT_EQ(second->value().error(), timeout::errc::elapsed);
+}
+
+TEST_F(timeout_test, deadlines_given_out_of_order_each_pass_on_time) {
+  auto svc = test_layer(100ms).deadline_for(budget_of).wrap(slow_service{1s});
+  auto late = start(svc, "300");
+  auto early = start(svc, "100");
+  auto middle = start(svc, "200");
+  time.advance(100ms);
+  ASSERT_TRUE(early->has_value());
+  EXPECT_EQ(early->value().error(), timeout::errc::elapsed);
+  EXPECT_FALSE(middle->has_value());
+  EXPECT_FALSE(late->has_value());
+  time.advance(100ms);
+  ASSERT_TRUE(middle->has_value());
+  EXPECT_FALSE(late->has_value());
+  time.advance(100ms);
+  ASSERT_TRUE(late->has_value());
+  EXPECT_EQ(late->value().error(), timeout::errc::elapsed);
+}
+
+// The calls of a context share one timer (timeout/detail/deadline_queue.hpp), armed for the
+// earliest deadline and re-armed when it fires, not once per call. Here a call starts every 5 ms
+// and takes 7 ms, for 1 s, with a 100 ms bound: the timer is armed at 0 for 100 ms; each time it
+// fires it finds that call gone and re-arms for the oldest call still running (started 5 ms
+// earlier), so at 100, 195, 290, ... 955 ms: 11 arms for 200 calls, then nothing pending.
+TEST_F(timeout_test, overlapping_calls_share_one_timer_armed_once_per_deadline_length) {
+  using queue = timeout::detail::deadline_queue<testing::manual_timing>;
+  auto svc = test_layer(100ms).wrap(slow_service{7ms});
+  std::vector<std::shared_ptr<std::optional<result_of<decltype(svc)>>>> calls;
+  for (int i = 0; i < 200; ++i) {
+    calls.push_back(start(svc, "k"));
+    time.advance(5ms);
+  }
+  time.advance(10ms);  // the last call ends at 1,002 ms
+  for (const auto& c : calls) {
+    ASSERT_TRUE(c->has_value());
+    EXPECT_TRUE(c->value().has_value());
+  }
+  EXPECT_EQ(queue::of(ctx.get_executor()).timer_arms(), 11u);
+  EXPECT_EQ(asio::use_service<testing::detail::manual_timer_service>(ctx).next_expiry(), std::nullopt);
 }
 
 }  // namespace

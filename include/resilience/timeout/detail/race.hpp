@@ -13,11 +13,12 @@
 // caller answered at its deadline may destroy its frame, its copy of the service, even every copy
 // of it: an inner call that goes on touches nothing of theirs.
 //
-// Cost over a direct call: a timer wait, the spawned coroutine (its frame, Asio's entry-point
-// frame, a post when the inner call completes at once), and this operation's state; the state and
-// the operations are allocated through the caller's handler allocator (Asio's per-thread
-// recycling allocator by default), so a warm thread allocates nothing from the heap for them once
-// that cache holds enough blocks (docs/timeout.md, "Cost").
+// Cost over a direct call: the spawned coroutine (its frame, Asio's entry-point frame, a post
+// when the inner call completes at once), this operation's state, and a place in the context's
+// deadline queue (deadline_queue.hpp: one timer for all calls, armed about once per deadline's
+// length, not per call). The state is allocated through the caller's handler allocator (Asio's
+// per-thread recycling allocator by default), so a warm thread allocates nothing from the heap
+// once that cache holds enough blocks (docs/timeout.md, "Cost").
 //
 // Threads. The claims are atomic (referee.hpp), so the three contenders may complete on different
 // threads. The cancellation emitted to the inner call follows Asio's rule for per-operation
@@ -45,6 +46,7 @@
 #include <boost/system/error_code.hpp>
 
 #include <resilience/core/asio.hpp>
+#include <resilience/timeout/detail/deadline_queue.hpp>
 #include <resilience/timeout/detail/referee.hpp>
 
 namespace resilience::timeout::detail {
@@ -65,21 +67,24 @@ struct race_outcome {
 ///   bool has_listeners() const;
 ///   void finished_late(const result_type&, std::chrono::nanoseconds bound, std::chrono::nanoseconds elapsed) const.
 template <class Owner, class Timing, class Handler>
-class race {
+class race final : public deadline_entry<Timing>, public std::enable_shared_from_this<race<Owner, Timing, Handler>> {
  public:
   using result_type = typename Owner::result_type;
   using outcome = race_outcome<result_type>;
   using clock = typename Timing::clock;
-  using timer = typename Timing::timer;
 
   race(std::shared_ptr<Owner> owner, Handler handler, const asio::any_io_executor& executor,
        typename clock::time_point start, std::chrono::nanoseconds bound)
       : owner_(std::move(owner)),
         handler_(std::move(handler)),
         executor_(executor),
-        timer_(executor),
+        deadlines_(deadline_queue<Timing>::of(executor)),
         start_(start),
         bound_(bound) {}
+
+  race(const race&) = delete;
+  race& operator=(const race&) = delete;
+  ~race() { deadlines_.remove(*this); }
 
   /// The initiation: spawns the inner call, arms the deadline, listens to the caller's
   /// cancellation, then acts for whoever won meanwhile (see referee.hpp).
@@ -88,8 +93,7 @@ class race {
     race& r = *self;
     asio::co_spawn(r.executor_, r.owner_->run(std::move(request)),
                    asio::bind_cancellation_slot(r.inner_cancel_.slot(), inner_done{self}));
-    r.timer_.expires_at(expiry);
-    r.timer_.async_wait(deadline_reached{self});
+    r.deadlines_.insert(r, expiry, r.executor_);
     auto slot = asio::get_associated_cancellation_slot(r.handler_);
     if (slot.is_connected()) slot.template emplace<caller_canceller>(std::weak_ptr<race>(self));
     // Inside the initiation: the caller is answered through a post, never inline.
@@ -105,11 +109,6 @@ class race {
       if (!result) result.emplace(self->owner_->failed_with(thrown));  // the inner call never throws; defensive
       self->on_inner_done(std::move(*result));
     }
-  };
-
-  struct deadline_reached {
-    std::shared_ptr<race> self;
-    void operator()(boost::system::error_code ec) const { self->on_deadline(ec); }
   };
 
   // Weak: it sits in the caller's slot, inside the caller's coroutine, which the race owns
@@ -140,8 +139,13 @@ class race {
     }
   }
 
-  void on_deadline(boost::system::error_code ec) {
-    if (ec) return;  // cancelled: the inner call or the caller answered first
+  // On the queue's executor: the race acts on its own (the inner call's strand, if any).
+  void deadline_passed() override {
+    asio::dispatch(executor_, [self = this->shared_from_this()] { self->on_deadline(); });
+  }
+  std::shared_ptr<void> keep_alive() override { return this->weak_from_this().lock(); }
+
+  void on_deadline() {
     if (referee_.claim(contender::deadline) == verdict::act_now) act(contender::deadline, how::dispatch);
   }
 
@@ -155,14 +159,14 @@ class race {
   void act(contender winner, how completion) {
     switch (winner) {
       case contender::inner:
-        timer_.cancel();
+        deadlines_.remove(*this);
         return complete({race_end::inner_finished, std::move(early_result_)}, completion);
       case contender::deadline:
         inner_cancel_.emit(asio::cancellation_type::all);  // the runner's coroutine filters it as usual
         return complete({race_end::deadline_passed, std::nullopt}, completion);
       case contender::caller:
         inner_cancel_.emit(caller_cancel_type_);
-        timer_.cancel();
+        deadlines_.remove(*this);
         return complete({race_end::caller_cancelled, std::nullopt}, how::post);
       case contender::none: return;
     }
@@ -179,7 +183,7 @@ class race {
   std::shared_ptr<Owner> owner_;
   Handler handler_;  // moved out once, by whoever acts for the winner
   asio::any_io_executor executor_;
-  timer timer_;
+  deadline_queue<Timing>& deadlines_;
   asio::cancellation_signal inner_cancel_;
   referee referee_;
   std::optional<result_type> early_result_;
@@ -190,7 +194,7 @@ class race {
 
 /// Calls `owner->run(request)` bounded by `expiry`; completes with `race_outcome`. The caller's
 /// cancellation (its handler's slot) cancels the inner call and answers `caller_cancelled` at
-/// once. `executor`: the caller's, on which the inner call and the timer run.
+/// once. `executor`: the caller's, on which the inner call runs and the caller is answered.
 template <class Timing, class Owner, class Token>
 auto async_race(std::shared_ptr<Owner> owner, typename Owner::request_type request, asio::any_io_executor executor,
                 typename Timing::clock::time_point start, std::chrono::nanoseconds bound,

@@ -1,0 +1,176 @@
+#pragma once
+// One timer per execution context for the deadlines of every timed call made on it.
+//
+// Why not a timer per call: arming an Asio timer that becomes the earliest of its context, and
+// cancelling it, each reprogram the reactor's timer (a system call apiece); a client that makes
+// one timed call after the other pays both on every call, about a microsecond. Here a call links
+// itself into a list ordered by deadline and unlinks itself when it ends first, under a mutex;
+// the one timer is armed only when a deadline earlier than the one it waits for arrives. Calls
+// of one duration arrive in deadline order, so linking is O(1) at the tail, and the timer, armed
+// for the earliest deadline, finds that call gone when it fires and re-arms for the new earliest:
+// while calls overlap, about one timer operation per deadline's length, whatever the call rate.
+// When the last waiting call ends, the timer is cancelled: a pending wait is outstanding work,
+// and `io_context::run()` must return once the calls are done, not a deadline later.
+//
+// Lifetimes. The queue is a service of the context (created on first use, destroyed with the
+// context). It holds entries by raw pointer and takes a strong reference before acting for one
+// (an entry that is being destroyed answers none and is simply dropped); an entry unlinks itself
+// before it goes. When the context shuts down, the queue forgets its entries and its timer.
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/execution_context.hpp>
+#include <boost/system/error_code.hpp>
+
+#include <resilience/core/asio.hpp>
+
+namespace resilience::timeout::detail {
+
+template <class Timing>
+class deadline_queue;
+
+/// A timed call waiting for its deadline.
+template <class Timing>
+class deadline_entry {
+ public:
+  deadline_entry() = default;
+  deadline_entry(const deadline_entry&) = delete;
+  deadline_entry& operator=(const deadline_entry&) = delete;
+
+ protected:
+  ~deadline_entry() = default;
+
+  /// The deadline has passed. Called once, outside the queue's lock, on the queue's executor,
+  /// while the queue holds the reference `keep_alive` gave.
+  virtual void deadline_passed() = 0;
+  /// A strong reference to the entry, or null once it is being destroyed.
+  virtual std::shared_ptr<void> keep_alive() = 0;
+
+ private:
+  friend class deadline_queue<Timing>;
+  using time_point = typename Timing::clock::time_point;
+  deadline_entry* prev_ = nullptr;
+  deadline_entry* next_ = nullptr;
+  time_point expiry_{};
+  bool linked_ = false;  // guarded by the queue's mutex
+};
+
+template <class Timing>
+class deadline_queue final : public asio::execution_context::service {
+ public:
+  using clock = typename Timing::clock;
+  using time_point = typename clock::time_point;
+  using entry = deadline_entry<Timing>;
+
+  static inline asio::execution_context::id id;
+
+  explicit deadline_queue(asio::execution_context& context) : asio::execution_context::service(context) {}
+
+  /// The queue of the context `executor` runs on.
+  static deadline_queue& of(const asio::any_io_executor& executor) {
+    return asio::use_service<deadline_queue>(asio::query(executor, asio::execution::context));
+  }
+
+  /// Waits for `expiry` on behalf of `e`. `executor` makes the timer if there is none yet.
+  void insert(entry& e, time_point expiry, const asio::any_io_executor& executor) {
+    std::lock_guard lock(mutex_);
+    if (shut_down_) return;  // the context is going away: nothing will run any more
+    e.expiry_ = expiry;
+    entry* before = tail_;
+    while (before != nullptr && expiry < before->expiry_) before = before->prev_;
+    link_after(before, e);
+    if (!armed_for_ || expiry < *armed_for_) arm(expiry, executor);
+  }
+
+  /// `e` no longer waits (it ended first). Does nothing if it was not waiting.
+  void remove(entry& e) noexcept {
+    std::lock_guard lock(mutex_);
+    if (!e.linked_) return;
+    unlink(e);
+    if (head_ == nullptr && armed_for_) {
+      armed_for_.reset();
+      timer_->cancel();  // its handler sees operation_aborted
+    }
+  }
+
+  /// How often the timer was armed (for tests and benchmarks: the cost this queue saves).
+  std::uint64_t timer_arms() const {
+    std::lock_guard lock(mutex_);
+    return arms_;
+  }
+
+ private:
+  struct fired {
+    deadline_queue* queue;
+    std::uint64_t generation;
+    void operator()(boost::system::error_code ec) const {
+      if (!ec) queue->on_fired(generation);
+    }
+  };
+
+  void shutdown() override {
+    std::lock_guard lock(mutex_);
+    shut_down_ = true;
+    while (head_ != nullptr) unlink(*head_);
+    armed_for_.reset();
+    timer_.reset();
+  }
+
+  void link_after(entry* before, entry& e) noexcept {
+    entry* after = before != nullptr ? before->next_ : head_;
+    e.prev_ = before;
+    e.next_ = after;
+    (before != nullptr ? before->next_ : head_) = &e;
+    (after != nullptr ? after->prev_ : tail_) = &e;
+    e.linked_ = true;
+  }
+
+  void unlink(entry& e) noexcept {
+    (e.prev_ != nullptr ? e.prev_->next_ : head_) = e.next_;
+    (e.next_ != nullptr ? e.next_->prev_ : tail_) = e.prev_;
+    e.prev_ = e.next_ = nullptr;
+    e.linked_ = false;
+  }
+
+  // Re-arming cancels the wait under way; its handler then sees an older generation.
+  void arm(time_point expiry, const asio::any_io_executor& executor) {
+    if (!timer_) timer_.emplace(executor);
+    timer_->expires_at(expiry);
+    armed_for_ = expiry;
+    ++arms_;
+    timer_->async_wait(fired{this, ++generation_});
+  }
+
+  void on_fired(std::uint64_t generation) {
+    std::vector<std::pair<entry*, std::shared_ptr<void>>> due;
+    {
+      std::lock_guard lock(mutex_);
+      if (shut_down_ || generation != generation_) return;
+      armed_for_.reset();
+      const auto now = clock::now();
+      while (head_ != nullptr && head_->expiry_ <= now) {
+        entry& e = *head_;
+        unlink(e);
+        if (auto keep = e.keep_alive()) due.emplace_back(&e, std::move(keep));
+      }
+      if (head_ != nullptr) arm(head_->expiry_, timer_->get_executor());
+    }
+    for (auto& [e, keep] : due) e->deadline_passed();
+  }
+
+  mutable std::mutex mutex_;
+  entry* head_ = nullptr;
+  entry* tail_ = nullptr;
+  std::optional<typename Timing::timer> timer_;
+  std::optional<time_point> armed_for_;
+  std::uint64_t generation_ = 0;
+  std::uint64_t arms_ = 0;
+  bool shut_down_ = false;
+};
+
+}  // namespace resilience::timeout::detail
