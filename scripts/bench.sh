@@ -3,7 +3,7 @@
 # docs/benchmarks.md shows, headed by the machine they were measured on:
 #   - the happy path (Google Benchmark, resilience_bench), with Asio's default frame cache and
 #     with BOOST_ASIO_RECYCLING_ALLOCATOR_CACHE_SIZE=8 (resilience_bench_cache8);
-#   - Redis throughput, bare connection against the recommended stack, on a redis-server this
+#   - Redis throughput, bare connection against the recommended stack (with and without its timeout), on a redis-server this
 #     script starts on a free loopback port, with redis-benchmark against the same server;
 #   - storms (bench/storms) and the fleet simulation (bench/fleet).
 # Raw outputs go to <build dir>/results/. Nothing is judged: the figures are for reading.
@@ -172,7 +172,7 @@ if want redis; then
   start_redis
   throughput="$build_dir/redis/bench/resilience_redis_throughput"
   echo
-  echo "## Redis throughput: one connection, 64 coroutines, bare against the recommended stack"
+  echo "## Redis throughput: one connection, 64 coroutines, bare against the recommended stack, with and without its timeout"
   echo
   echo "redis-server $(redis-server --version | cut -d' ' -f3 | cut -d= -f2) on 127.0.0.1:$redis_port (no persistence), started by this script; load average before: $(loadavg)"
   for mix in get setget; do

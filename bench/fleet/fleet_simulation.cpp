@@ -75,7 +75,7 @@ std::vector<policy_case> cases() {
   return {
       {"`exponential{100ms, 2, 5s}`", "exponential", library(backoff::exponential{.initial = 100ms, .max = cap}), cap,
        false},
-      {"`exponential_random{100ms, 2, 0.5, 5s}` (current default)", "exp_random 0.5",
+      {"`exponential_random{100ms, 2, 0.5, 5s}` (the previous default)", "exp_random 0.5",
        library(backoff::exponential_random{.initial = 100ms, .multiplier = 2.0, .randomization_factor = 0.5, .max = cap}),
        cap, true, drawn::everywhere, "#d62728"},
       {"`full_jitter{100ms, 2, 5s}`", "full_jitter", library(backoff::full_jitter{.base = 100ms, .max = cap}), cap,
@@ -91,7 +91,7 @@ std::vector<policy_case> cases() {
        cap, true},
       {"issue sketch: full jitter, then `uniform(0, 5s)`, then `5s * (1 - 0.02u)`", "issue sketch", issue_sketch(100ms, cap),
        cap, true, drawn::sweep_only, "#555555"},
-      {"**`fleet_jitter{100ms, 2, 5s}`** (proposed)", "fleet_jitter",
+      {"**`fleet_jitter{100ms, 2, 5s}`** (the default)", "fleet_jitter",
        library(backoff::fleet_jitter{.base = 100ms, .multiplier = 2.0, .max = cap}), cap, true, drawn::everywhere,
        "#2ca02c", 2.5},
   };

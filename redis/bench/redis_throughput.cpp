@@ -5,13 +5,14 @@
 //   redis-server --port 6390 --save '' --appendonly no --daemonize no &
 //   resilience_redis_throughput --port 6390 --seconds 5 --coroutines 64 --mix get
 //   resilience_redis_throughput --port 6390 --through stack            # the same through the stack
-//   resilience_redis_throughput --port 6390 --compare 5 --seconds 3    # both, alternating
+//   resilience_redis_throughput --port 6390 --through untimed          # the stack without the timeout
+//   resilience_redis_throughput --port 6390 --compare 5 --seconds 3    # the three, in rotation
 //
 // Prints requests per second, latency percentiles of one call, the client's CPU time per
 // request, and (bare connection) how many requests one socket write carried. `--compare R`
-// runs R rounds of each, alternating bare and stack in the same process (bare, stack, stack,
-// bare, ...), so that a load that comes and goes on a shared machine hits both alike, and
-// prints the medians and the ratio stack / bare.
+// runs R rounds of each service in the same process, the order rotating from round to round,
+// so that a load that comes and goes on a shared machine hits all alike, and prints the medians
+// and the ratios to bare.
 #include <resilience/fallback.hpp>
 #include <resilience/reconnect.hpp>
 #include <resilience/redis.hpp>
@@ -54,11 +55,12 @@ struct options {
   std::fprintf(error ? stderr : stdout,
                "usage: resilience_redis_throughput [--host H] [--port P] [--seconds S] [--warmup S]\n"
                "                                   [--coroutines N] [--threads T] [--mix get|setget]\n"
-               "                                   [--through bare|stack] [--compare ROUNDS]\n"
+               "                                   [--through bare|stack|untimed] [--compare ROUNDS]\n"
                "Runs N coroutines calling one connection for S seconds (after a warm-up, default 1 s)\n"
                "against a redis-server you started, e.g.: redis-server --port 6390 --save '' --appendonly no &\n"
                "--through stack: through fallback -> retry -> timeout -> reconnect (docs/stacks.md).\n"
-               "--compare R: R rounds of each, bare and stack alternating; prints medians and the ratio.\n");
+               "--through untimed: the same without the timeout (reconnect's probe bounds a hung connection).\n"
+               "--compare R: R rounds of each of the three, in rotation; prints medians and the ratios.\n");
   std::exit(error ? 2 : 0);
 }
 
@@ -96,7 +98,8 @@ options parse(int argc, char** argv) {
       if (value != "get" && value != "setget") usage(("--mix wants get or setget (got '" + std::string(value) + "')").c_str());
       o.mix = value;
     } else if (flag == "--through") {
-      if (value != "bare" && value != "stack") usage(("--through wants bare or stack (got '" + std::string(value) + "')").c_str());
+      if (value != "bare" && value != "stack" && value != "untimed")
+        usage(("--through wants bare, stack or untimed (got '" + std::string(value) + "')").c_str());
       o.through = value;
     } else if (flag == "--compare") {
       o.compare_rounds = number(flag, value, 1, 1000);
@@ -148,43 +151,72 @@ throughput::round_result bare_round(const options& o, redis::connection_statisti
 }
 
 /// docs/stacks.md's Redis stack: fallback → retry → timeout → reconnect (PING probe) → connector.
-auto make_stack(asio::any_io_executor ex, redis::config cfg) {
-  auto is_read = [](const redis::command& c) { return c.is_read_only(); };
-  return resilience::service_builder()
-      .layer(resilience::fallback_layer(fallback::value(redis::reply::make_nil())))
-      .layer(resilience::retry_layer({.max_attempts = 3}).idempotent_if(is_read))
-      .layer(resilience::timeout_layer(500ms))  // per attempt
-      .layer(resilience::reconnect_layer(ex, {.connection_wait_timeout = 400ms}).replay_if(is_read).probe_with(redis::ping))
-      .service(redis::connector(ex, std::move(cfg)));
-}
-using stack_type = decltype(make_stack(std::declval<asio::any_io_executor>(), redis::config{}));
+struct timed_stack {
+  auto operator()(asio::any_io_executor ex, redis::config cfg) const {
+    auto is_read = [](const redis::command& c) { return c.is_read_only(); };
+    return resilience::service_builder()
+        .layer(resilience::fallback_layer(fallback::value(redis::reply::make_nil())))
+        .layer(resilience::retry_layer({.max_attempts = 3}).idempotent_if(is_read))
+        .layer(resilience::timeout_layer(500ms))  // per attempt
+        .layer(resilience::reconnect_layer(ex, {.connection_wait_timeout = 400ms}).replay_if(is_read).probe_with(redis::ping))
+        .service(redis::connector(ex, std::move(cfg)));
+  }
+  template <class Stack>
+  static auto reconnect_of(Stack& s) {
+    return s.inner().inner().inner();  // copies share the connection
+  }
+};
 
+/// The same without the timeout: a hung connection is bounded by the probe instead.
+struct untimed_stack {
+  auto operator()(asio::any_io_executor ex, redis::config cfg) const {
+    auto is_read = [](const redis::command& c) { return c.is_read_only(); };
+    return resilience::service_builder()
+        .layer(resilience::fallback_layer(fallback::value(redis::reply::make_nil())))
+        .layer(resilience::retry_layer({.max_attempts = 3}).idempotent_if(is_read))
+        .layer(resilience::reconnect_layer(ex, {.connection_wait_timeout = 400ms}).replay_if(is_read).probe_with(redis::ping))
+        .service(redis::connector(ex, std::move(cfg)));
+  }
+  template <class Stack>
+  static auto reconnect_of(Stack& s) {
+    return s.inner().inner();
+  }
+};
+
+template <class Make>
 throughput::round_result stack_round(const options& o) {
+  using stack_type = decltype(Make{}(std::declval<asio::any_io_executor>(), redis::config{}));
   return throughput::run_round(
-      workload_of(o), [&](asio::any_io_executor ex) { return make_stack(ex, redis_config(o)); },
+      workload_of(o), [&](asio::any_io_executor ex) { return Make{}(ex, redis_config(o)); },
       [](stack_type& s) -> asio::awaitable<std::string> {
-        auto reconnecting = s.inner().inner().inner();  // copies share the connection
+        auto reconnecting = Make::reconnect_of(s);
         if (auto up = co_await reconnecting.connect(); !up) co_return up.error().message();
         co_await s.call(redis::command{"SET", "bench:key", "value"});
         co_return std::string();
       },
       [](stack_type& s) {
-        auto reconnecting = s.inner().inner().inner();
-        reconnecting.close();  // releases the connection; its last handle closes the socket
+        Make::reconnect_of(s).close();  // releases the connection; its last handle closes the socket
       });
+}
+
+/// One round of the service `through` names.
+throughput::round_result round_of(const options& o, const std::string& through, redis::connection_statistics& st) {
+  if (through == "stack") return stack_round<timed_stack>(o);
+  if (through == "untimed") return stack_round<untimed_stack>(o);
+  return bare_round(o, st);
 }
 
 const char* step_name(const options& o) { return o.mix == "get" ? "GET" : "SET+GET pair"; }
 
 int single_run(const options& o) {
   redis::connection_statistics st;
-  const auto r = o.through == "bare" ? bare_round(o, st) : stack_round(o);
+  const auto r = round_of(o, o.through, st);
   if (!r.connected) {
     std::fprintf(stderr, "cannot connect to %s:%u: %s\n", o.host.c_str(), static_cast<unsigned>(o.port), r.failure.c_str());
     return 1;
   }
   std::printf("mix %s, %d coroutines, %d thread(s), one connection%s, %g s measured\n", o.mix.c_str(), o.coroutines,
-              o.threads, o.through == "stack" ? ", through the recommended stack" : "", o.seconds);
+              o.threads, o.through == "stack" ? ", through the recommended stack" : o.through == "untimed" ? ", through the stack without the timeout" : "", o.seconds);
   std::printf("requests/s   %.0f\n", r.requests_per_second);
   std::printf("errors       %llu\n", static_cast<unsigned long long>(r.errors));
   std::printf("latency (us) p50 %.1f  p99 %.1f  p99.9 %.1f  max %.1f  (one %s)\n", r.p50_us, r.p99_us, r.p999_us,
@@ -228,50 +260,61 @@ struct series {
 
 int compare(const options& o) {
   std::printf("mix %s: %d coroutines on one connection, %d thread(s), %d rounds of %g s (after %g s of warm-up) "
-              "of each, bare and stack alternating\n\n",
+              "of each service, in rotation\n\n",
               o.mix.c_str(), o.coroutines, o.threads, o.compare_rounds, o.seconds, o.warm_up);
   std::printf("round  service  requests/s  p50 us  p99 us  client CPU us/request  errors\n");
-  series bare, stack;
-  std::vector<double> pair_ratios;
+  const char* services[3] = {"bare", "stack", "untimed"};
+  series measured[3];
+  std::vector<double> ratios[3];  // each service's rate over bare's, in the same round
   for (int round = 1; round <= o.compare_rounds; ++round) {
-    // bare, stack | stack, bare | ...: a drift in the machine's load favours neither.
-    throughput::round_result results[2];
-    for (int k = 0; k < 2; ++k) {
-      const bool stack_now = (round % 2 == 1) == (k == 1);
+    // The order rotates (bare, stack, untimed | stack, untimed, bare | ...): a drift in the
+    // machine's load favours none.
+    double rates[3] = {};
+    for (int k = 0; k < 3; ++k) {
+      const int i = (round - 1 + k) % 3;
       redis::connection_statistics ignored;
-      auto r = stack_now ? stack_round(o) : bare_round(o, ignored);
+      auto r = round_of(o, services[i], ignored);
       if (!r.connected) {
         std::fprintf(stderr, "cannot connect to %s:%u: %s\n", o.host.c_str(), static_cast<unsigned>(o.port), r.failure.c_str());
         return 1;
       }
-      std::printf("%5d  %-7s  %10.0f  %6.1f  %6.1f  %21.2f  %6llu\n", round, stack_now ? "stack" : "bare",
-                  r.requests_per_second, r.p50_us, r.p99_us, r.cpu_us_per_request, static_cast<unsigned long long>(r.errors));
+      std::printf("%5d  %-7s  %10.0f  %6.1f  %6.1f  %21.2f  %6llu\n", round, services[i], r.requests_per_second, r.p50_us,
+                  r.p99_us, r.cpu_us_per_request, static_cast<unsigned long long>(r.errors));
       std::fflush(stdout);
-      (stack_now ? stack : bare).add(r);
-      results[stack_now ? 1 : 0] = r;
+      measured[i].add(r);
+      rates[i] = r.requests_per_second;
     }
-    if (results[0].requests_per_second > 0) pair_ratios.push_back(results[1].requests_per_second / results[0].requests_per_second);
+    if (rates[0] > 0) {
+      for (int i = 1; i < 3; ++i) ratios[i].push_back(rates[i] / rates[0]);
+    }
   }
 
-  std::printf("\n| mix `%s`, %d coroutines, one connection | requests/s, median (min – max) of %d | p50 | p99 | client CPU per request |\n",
+  std::printf("\n| mix `%s`, %d coroutines, one connection | requests/s, median (min – max) of %d | p50 | p99 | "
+              "client CPU per request | over bare: throughput (per round), client CPU |\n",
               o.mix.c_str(), o.coroutines, o.compare_rounds);
-  std::printf("| --- | ---: | ---: | ---: | ---: |\n");
-  auto row = [&](const char* name, const series& s) {
-    std::printf("| %s | %s (%s – %s) | %.0f µs | %.0f µs | %.2f µs |\n", name, thousands(median(s.rate)).c_str(),
+  std::printf("| --- | ---: | ---: | ---: | ---: | ---: |\n");
+  const char* names[3] = {"bare `redis::connection`", "recommended stack", "stack without the timeout"};
+  for (int i = 0; i < 3; ++i) {
+    const series& s = measured[i];
+    std::string over = "—";
+    if (i > 0 && !ratios[i].empty()) {
+      char text[96];
+      std::snprintf(text, sizeof text, "%.2f (%.2f – %.2f), %.2f×", median(s.rate) / median(measured[0].rate),
+                    *std::min_element(ratios[i].begin(), ratios[i].end()),
+                    *std::max_element(ratios[i].begin(), ratios[i].end()), median(s.cpu) / median(measured[0].cpu));
+      over = text;
+    }
+    std::printf("| %s | %s (%s – %s) | %.0f µs | %.0f µs | %.2f µs | %s |\n", names[i], thousands(median(s.rate)).c_str(),
                 thousands(*std::min_element(s.rate.begin(), s.rate.end())).c_str(),
                 thousands(*std::max_element(s.rate.begin(), s.rate.end())).c_str(), median(s.p50), median(s.p99),
-                median(s.cpu));
-  };
-  row("bare `redis::connection`", bare);
-  row("recommended stack", stack);
-  std::printf("\nstack / bare: %.3f (ratio of the medians); per round pair: median %.3f, min %.3f, max %.3f; "
-              "client CPU per request: %.2f×\n",
-              median(stack.rate) / median(bare.rate), median(pair_ratios),
-              *std::min_element(pair_ratios.begin(), pair_ratios.end()),
-              *std::max_element(pair_ratios.begin(), pair_ratios.end()), median(stack.cpu) / median(bare.cpu));
-  std::printf("(latency of one %s; errors: bare %llu, stack %llu)\n", step_name(o),
-              static_cast<unsigned long long>(bare.errors), static_cast<unsigned long long>(stack.errors));
-  return bare.errors + stack.errors == 0 ? 0 : 1;
+                median(s.cpu), over.c_str());
+  }
+  std::uint64_t errors = 0;
+  for (const auto& s : measured) errors += s.errors;
+  std::printf("\n(latency of one %s; throughput over bare: ratio of the medians, and the range of the same-round "
+              "ratios; errors: %llu)\n",
+              step_name(o), static_cast<unsigned long long>(errors));
+  return errors == 0 ? 0 : 1;
 }
 
 }  // namespace
