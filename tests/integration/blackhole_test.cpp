@@ -83,12 +83,7 @@ TEST_F(integration_test, blackhole_is_found_by_the_probe_and_calls_resume_on_a_n
 
   const worker_report total = load.total();
   admin server_view(server.port());
-  std::vector<std::string> keys;
-  for (const auto& [key, value] : total.acked_sets) keys.push_back(key);
-  const auto values = server_view.get_all(keys);
-  std::size_t lost = 0;
-  for (std::size_t i = 0; i < keys.size(); ++i)
-    if (values[i] != total.acked_sets[i].second) ++lost;
+  const std::size_t lost = server_view.count_missing(total.acked_sets);
   const long long counter = server_view.get_integer("counter");
 
   // The order of what happened to generation 1, as the listener heard it.

@@ -253,6 +253,18 @@ class admin {
     return values;
   }
 
+  /// How many of the `written` key/value pairs database `db` does not hold as written.
+  std::size_t count_missing(const std::vector<std::pair<std::string, std::string>>& written, std::uint32_t db = 0) {
+    std::vector<std::string> keys;
+    keys.reserve(written.size());
+    for (const auto& [key, value] : written) keys.push_back(key);
+    const auto values = get_all(keys, db);
+    std::size_t missing = 0;
+    for (std::size_t i = 0; i < written.size(); ++i)
+      if (values[i] != written[i].second) ++missing;
+    return missing;
+  }
+
   /// The integer value of `key` in database `db` (0 when it does not exist).
   long long get_integer(const std::string& key, std::uint32_t db = 0) {
     select(db);

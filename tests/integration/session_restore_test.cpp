@@ -98,16 +98,11 @@ void restarts_keep_the_session(asio::io_context& ctx, Client& client, redis_serv
   io.stop();
 
   const worker_report total = load.total();
-  std::vector<std::string> keys;
-  for (const auto& [key, value] : total.acked_sets) keys.push_back(key);
-  const auto values = server_view.get_all(keys, database);
-  std::size_t missing = 0;
-  for (std::size_t i = 0; i < keys.size(); ++i)
-    if (values[i] != total.acked_sets[i].second) ++missing;
+  const std::size_t missing = server_view.count_missing(total.acked_sets, database);
   const long long in_database_0 = server_view.dbsize(0);
 
   std::printf("[ figures  ] %llu calls (%llu acknowledged, %zu SETs), replays %llu, connections %llu, %s %d\n",
-              static_cast<unsigned long long>(total.calls), static_cast<unsigned long long>(total.acked), keys.size(),
+              static_cast<unsigned long long>(total.calls), static_cast<unsigned long long>(total.acked), total.acked_sets.size(),
               static_cast<unsigned long long>(client.replays()), static_cast<unsigned long long>(client.generation()),
               hook_runs ? "hook runs" : "keys in database 0:", hook_runs ? hook_runs->load() : static_cast<int>(in_database_0));
   for (const auto& [what, n] : total.failures)
