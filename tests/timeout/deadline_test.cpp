@@ -204,5 +204,28 @@ TEST_F(timeout_test, overlapping_calls_share_one_timer_armed_once_per_deadline_l
   EXPECT_EQ(asio::use_service<testing::detail::manual_timer_service>(ctx).next_expiry(), std::nullopt);
 }
 
+// One call after the other, as a client loop makes them: when a call ends, the next begins
+// before the queue's posted idle check runs, so the timer stays armed. 100 calls of 7 ms with a
+// 100 ms bound: armed at 0 for 100 ms, it fires at 100, 198, 296, ..., 688 ms (each time for the
+// deadline of the call then running, begun up to 7 ms earlier): 8 arms, not 100, and no timer
+// pending once the loop is done, so run() may return.
+TEST_F(timeout_test, calls_one_after_another_keep_the_timer_armed_between_them) {
+  using queue = timeout::detail::deadline_queue<testing::manual_timing>;
+  auto svc = test_layer(100ms).wrap(slow_service{7ms});
+  int answered = 0;
+  asio::co_spawn(
+      ctx,
+      [&]() -> asio::awaitable<void> {
+        for (int i = 0; i < 100; ++i) {
+          if ((co_await svc.call("k")).has_value()) ++answered;
+        }
+      },
+      asio::detached);
+  ASSERT_TRUE(time.advance_until([&] { return answered == 100; }, 1s));
+  EXPECT_EQ(queue::of(ctx.get_executor()).timer_arms(), 8u);
+  ctx.poll();
+  EXPECT_EQ(asio::use_service<testing::detail::manual_timer_service>(ctx).next_expiry(), std::nullopt);
+}
+
 }  // namespace
 }  // namespace resilience::timeout_test

@@ -9,8 +9,11 @@
 // of one duration arrive in deadline order, so linking is O(1) at the tail, and the timer, armed
 // for the earliest deadline, finds that call gone when it fires and re-arms for the new earliest:
 // while calls overlap, about one timer operation per deadline's length, whatever the call rate.
-// When the last waiting call ends, the timer is cancelled: a pending wait is outstanding work,
-// and `io_context::run()` must return once the calls are done, not a deadline later.
+// When the last waiting call ends, the timer is cancelled, since a pending wait is outstanding
+// work and `io_context::run()` must return once the calls are done, not a deadline later; but
+// not at once: the check is posted, so that a client making one timed call after the other
+// (the next begins before the check runs) keeps the timer armed instead of cancelling and
+// re-arming it around every call.
 //
 // Lifetimes. The queue is a service of the context (created on first use, destroyed with the
 // context). It holds entries by raw pointer and takes a strong reference before acting for one
@@ -25,6 +28,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/execution_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/system/error_code.hpp>
 
 #include <resilience/core/asio.hpp>
@@ -92,10 +96,7 @@ class deadline_queue final : public asio::execution_context::service {
     std::lock_guard lock(mutex_);
     if (!e.linked_) return;
     unlink(e);
-    if (head_ == nullptr && armed_for_) {
-      armed_for_.reset();
-      timer_->cancel();  // its handler sees operation_aborted
-    }
+    if (head_ == nullptr && armed_for_ && !idle_check_posted_) post_idle_check();
   }
 
   /// How often the timer was armed (for tests and benchmarks: the cost this queue saves).
@@ -119,6 +120,27 @@ class deadline_queue final : public asio::execution_context::service {
     while (head_ != nullptr) unlink(*head_);
     armed_for_.reset();
     timer_.reset();
+  }
+
+  // Runs after the handlers already queued, the caller's next call among them.
+  void post_idle_check() noexcept {
+    try {
+      asio::post(timer_->get_executor(), [this] { on_idle_check(); });
+      idle_check_posted_ = true;
+    } catch (...) {  // out of memory: cancel now rather than keep run() from returning
+      cancel_timer();
+    }
+  }
+
+  void on_idle_check() {
+    std::lock_guard lock(mutex_);
+    idle_check_posted_ = false;
+    if (!shut_down_ && head_ == nullptr && armed_for_) cancel_timer();
+  }
+
+  void cancel_timer() noexcept {
+    armed_for_.reset();
+    timer_->cancel();  // its handler sees operation_aborted
   }
 
   void link_after(entry* before, entry& e) noexcept {
@@ -170,6 +192,7 @@ class deadline_queue final : public asio::execution_context::service {
   std::optional<time_point> armed_for_;
   std::uint64_t generation_ = 0;
   std::uint64_t arms_ = 0;
+  bool idle_check_posted_ = false;
   bool shut_down_ = false;
 };
 
