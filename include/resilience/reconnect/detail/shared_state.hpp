@@ -1,16 +1,18 @@
 #pragma once
 // The state every copy of a reconnecting service shares: the connection slot and its generation,
-// the episode loop, the waiting callers. The loop runs on its own strand, independent of any
-// caller; callers only read the slot, report a broken generation, or wait.
+// the waiting callers, which episode runs and how the last one ended. Callers only read the
+// slot, report a broken generation, or wait (starting an episode if none runs). Episodes run on
+// the state's strand, independent of any caller (episode_runner.hpp), as does the health probe
+// (probe_loop.hpp).
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <exception>
-#include <functional>
+#include <expected>
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <stdexcept>
+#include <system_error>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -28,15 +30,16 @@
 #include <boost/asio/this_coro.hpp>
 
 #include <resilience/backoff/random.hpp>
-#include <resilience/core/error.hpp>
+#include <resilience/core/delivery.hpp>
 #include <resilience/core/service.hpp>
 #include <resilience/reconnect/config.hpp>
 #include <resilience/reconnect/detail/context_shutdown.hpp>
-#include <resilience/reconnect/classifier.hpp>
 #include <resilience/reconnect/detail/episode.hpp>
+#include <resilience/reconnect/detail/episode_runner.hpp>
 #include <resilience/reconnect/detail/held_connection.hpp>
 #include <resilience/reconnect/detail/liveness.hpp>
 #include <resilience/reconnect/detail/probe_loop.hpp>
+#include <resilience/reconnect/detail/service_hooks.hpp>
 #include <resilience/reconnect/detail/waiter_list.hpp>
 #include <resilience/reconnect/error.hpp>
 #include <resilience/reconnect/events.hpp>
@@ -48,17 +51,6 @@ namespace resilience::reconnect::detail {
 template <class Connector>
 using connect_result_of = typename resilience::detail::awaitable_value<
     decltype(std::declval<Connector&>().connect())>::type;
-
-/// Why an episode ended without a connection, as told to every caller that waited for it.
-template <class ConnectError>
-struct episode_failure {
-  errc kind;
-  std::uint32_t attempts;
-  std::optional<ConnectError> connect_error;
-  std::error_code library_error;
-
-  static episode_failure of(errc kind) { return {kind, 0, std::nullopt, {}}; }
-};
 
 template <class Connector, class Timing>
 class shared_state : public std::enable_shared_from_this<shared_state<Connector, Timing>>, public drops_waiters {
@@ -75,19 +67,8 @@ class shared_state : public std::enable_shared_from_this<shared_state<Connector,
   using failure = episode_failure<connect_error_type>;
   /// Told to a waiter: nothing = look at the slot again; a failure = the episode it joined failed.
   using wait_answer = std::optional<failure>;
-
-  /// The callables a layer hands over, type-erased once the types are known. None is called on
-  /// the happy path, except `replay` when the connection takes its request by value (the
-  /// request must then be copied before sending if it may be replayed).
-  struct hooks {
-    std::function<bool(const request_type&)> replay;  // empty: config.retry_on_reconnect decides
-    /// Empty: the default classifier (reconnect::connection_errors), where the error type has one.
-    std::function<bool(const service_error_type&)> is_connection_error;
-    std::function<asio::awaitable<std::expected<void, connect_error_type>>(connection_type&)> on_connect;
-    /// The health probe, its error reduced to a code for the probe_failed event. Empty: none.
-    std::function<asio::awaitable<std::expected<void, std::error_code>>(connection_type&)> probe;
-    listener<connect_error_type> on_event;
-  };
+  /// The user's callables, type-erased (service_hooks.hpp).
+  using hooks = service_hooks<connection_type, connect_error_type>;
 
   shared_state(asio::any_io_executor executor, Connector connector, config cfg, hooks h)
       : executor_(std::move(executor)),
@@ -239,7 +220,7 @@ class shared_state : public std::enable_shared_from_this<shared_state<Connector,
   }
 
   void reconnect_now() {
-    asio::post(strand_, [self = this->shared_from_this()] { self->reconnect_now_on_strand(); });
+    asio::post(strand_, [self = this->shared_from_this()] { episode_runner<shared_state>::reconnect_now(*self); });
   }
 
   connection_state state() const noexcept { return state_.load(std::memory_order_acquire); }
@@ -296,15 +277,11 @@ class shared_state : public std::enable_shared_from_this<shared_state<Connector,
   waiter_list<connection_state> state_waiters;
 
  private:
+  friend class episode_runner<shared_state>;
+
   static constexpr std::uint64_t no_wait_needed = ~std::uint64_t(0);
 
   /// What the lock-holding code decided and the unlocked code must carry out, in this order.
-  /// An episode to start: how it begins and, after a flap, the progress it continues.
-  struct episode_order {
-    episode_start start;
-    episode_progress resume;
-  };
-
   struct pending {
     std::vector<state_changed> transitions;
     std::vector<typename waiter_list<connection_state>::handler_type> state_waiters;
@@ -341,10 +318,9 @@ class shared_state : public std::enable_shared_from_this<shared_state<Connector,
     return wait_answer();
   }
 
-  /// The episode a caller waits for (starting one if none runs), `no_wait_needed` if a
-  /// connection is up, or the failure to report at once.
-  /// The error to answer at once, or nothing with `joined` set to the episode to wait for (or
-  /// `no_wait_needed`). Fail fast still starts the episode, so the connection is prepared.
+  /// The error to answer at once, or nothing with `joined` set to the episode to wait for
+  /// (starting one if none runs) or `no_wait_needed` (a connection is up). Fail fast still
+  /// starts the episode, so the connection is prepared.
   std::optional<error_type> join_or_refuse(request_fate fate, wait_mode mode, std::uint64_t& joined) {
     auto ticket = join_episode();
     if (!ticket) return to_error(ticket.error(), fate);
@@ -381,32 +357,12 @@ class shared_state : public std::enable_shared_from_this<shared_state<Connector,
     for (const auto& t : p.transitions) emit(t);
     for (auto& h : p.state_waiters) complete_later(std::move(h), std::error_code(), state(), executor_);
     complete_all(std::move(p.connection_waiters), p.answer, executor_);
-    if (p.spawn) spawn_episode(*p.spawn);
-  }
-
-  // Defaults the classifier where the error type has a default; refuses hooks without one
-  // otherwise (the first failed call would find nothing to ask).
-  static hooks with_default_classifier(hooks h) {
-    if (h.is_connection_error) return h;
-    if constexpr (std::is_invocable_r_v<bool, connection_errors, const service_error_type&> &&
-                  (resilience::detail::has_error_code<service_error_type>)) {
-      h.is_connection_error = connection_errors{};
-      return h;
-    } else {
-      throw std::invalid_argument(
-          "reconnect hooks.is_connection_error is empty and the connection's error type has no default "
-          "classifier; give one (reconnect_layer::classify_with)");
-    }
+    if (p.spawn) episode_runner<shared_state>::spawn(this->shared_from_this(), *p.spawn);
   }
 
   template <class Event>
   void emit(const Event& e) const {
-    if (!hooks_.on_event) return;
-    try {
-      hooks_.on_event(event<connect_error_type>(e));
-    } catch (...) {
-      // A listener's failure is the listener's business; the service carries on.
-    }
+    notify(hooks_.on_event, e);
   }
 
   error_type to_error(const failure& f, request_fate fate) const {
@@ -416,117 +372,7 @@ class shared_state : public std::enable_shared_from_this<shared_state<Connector,
     return error_type::of_kind(f.kind, fate, f.attempts);
   }
 
-  // ---- the episode loop (on the strand) ----------------------------------------------------
-
-  struct attempt_outcome {
-    std::shared_ptr<held_type> connection = nullptr;
-    std::optional<connect_error_type> error = std::nullopt;
-    std::error_code library_error = {};
-  };
-
-  // Posted, never run inline: the caller that started the episode must not run its first step.
-  void spawn_episode(episode_order order) {
-    asio::post(strand_, [self = this->shared_from_this(), order] {
-      asio::co_spawn(self->strand_, run_episode(self, order), asio::detached);
-    });
-  }
-
-  static asio::awaitable<void> run_episode(std::shared_ptr<shared_state> self, episode_order order) {
-    episode steps(self->config_.policy, self->config_.max_attempts, order.start, order.resume);
-    auto action = steps.start(self->rng_);
-    attempt_outcome last;
-    for (;;) {
-      if (self->is_closed()) co_return self->end_episode();
-      if (auto* w = std::get_if<episode::wait>(&action)) {
-        self->emit(attempt_scheduled{w->attempt, w->delay});
-        co_await self->sleep(w->delay);
-        action = steps.wait_finished();
-      } else if (auto* c = std::get_if<episode::connect>(&action)) {
-        self->attempt_.store(c->attempt, std::memory_order_relaxed);
-        self->connector_calls_.fetch_add(1, std::memory_order_relaxed);
-        last = co_await self->attempt_connect();
-        // Closed meanwhile: the attempt did not fail, it was abandoned; nothing to report.
-        if (self->is_closed()) co_return self->end_episode();
-        if (last.connection) co_return self->install(std::move(last.connection), steps.progress());
-        self->emit(connect_failed<connect_error_type>{c->attempt, last.error ? &*last.error : nullptr, last.library_error});
-        action = steps.attempt_failed(self->rng_);
-      } else {
-        co_return self->give_up(std::get<episode::give_up>(action), std::move(last));
-      }
-    }
-  }
-
-  bool is_closed() const {
-    std::lock_guard lock(mutex);
-    return closed_;
-  }
-
-  asio::awaitable<void> sleep(std::chrono::nanoseconds delay) {
-    if (!skip_wait_) {
-      backoff_timer_.expires_after(std::chrono::duration_cast<typename clock::duration>(delay));
-      co_await backoff_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
-    }
-    skip_wait_ = false;
-  }
-
-  // One connect attempt, bounded by connect_timeout and cut short by close(): both end the
-  // attempt timer, and the parallel group then cancels the connector's operation.
-  asio::awaitable<attempt_outcome> attempt_connect() {
-    if (config_.connect_timeout > std::chrono::nanoseconds::zero()) {
-      attempt_timer_.expires_after(std::chrono::duration_cast<typename clock::duration>(config_.connect_timeout));
-    } else {
-      attempt_timer_.expires_at(clock::time_point::max());
-    }
-    auto [order, exception, outcome, timer_ec] =
-        co_await asio::experimental::make_parallel_group(
-            asio::co_spawn(strand_, connect_and_prepare(), asio::deferred),
-            attempt_timer_.async_wait(asio::deferred))
-            .async_wait(asio::experimental::wait_for_one(), asio::use_awaitable);
-    if (order[0] == 1) {
-      // The timer ended first: it expired (timeout) or close() cancelled it.
-      co_return attempt_outcome{.library_error = timer_ec ? make_error_code(errc::closed)
-                                                           : make_error_code(errc::connect_timeout)};
-    }
-    if (exception) co_return attempt_outcome{.library_error = error_code_from_exception(exception)};
-    co_return std::move(outcome);
-  }
-
-  // The connector and then the on-connect hook; whatever they throw becomes a library error.
-  asio::awaitable<attempt_outcome> connect_and_prepare() {
-    try {
-      auto result = co_await connector_.connect();
-      if (!result) co_return attempt_outcome{.error = std::move(result.error())};
-      auto connection = std::make_shared<held_type>(std::move(*result));
-      if (hooks_.on_connect) {
-        auto prepared = co_await hooks_.on_connect(connection->connection);
-        if (!prepared) co_return attempt_outcome{.error = std::move(prepared.error())};
-      }
-      co_return attempt_outcome{.connection = std::move(connection)};
-    } catch (...) {
-      co_return attempt_outcome{.library_error = error_code_from_exception(std::current_exception())};
-    }
-  }
-
-  void install(std::shared_ptr<held_type> connection, episode_progress progress) {
-    pending p;
-    std::uint64_t generation = 0;
-    {
-      std::lock_guard lock(mutex);
-      if (closed_) return end_episode_locked();
-      generation = ++generation_;
-      connection->generation = generation;
-      connection->connected_at = clock::now();
-      connection->made_by = progress;
-      connection_ = connection;
-      ever_connected_ = true;
-      end_episode_locked();
-      set_state_locked(connection_state::connected, p);
-      p.connection_waiters = connection_waiters.take_all();
-    }
-    flush(std::move(p));
-    emit(connected{generation, progress.attempts});
-    start_probe(std::move(connection));
-  }
+  // -- the probe of the connection in service --
 
   // On the strand. One loop per generation; report_broken and close() stop it.
   void start_probe(std::shared_ptr<held_type> connection) {
@@ -543,52 +389,9 @@ class shared_state : public std::enable_shared_from_this<shared_state<Connector,
     });
   }
 
-  void give_up(const episode::give_up& g, attempt_outcome last) {
-    pending p;
-    {
-      std::lock_guard lock(mutex);
-      if (closed_) return end_episode_locked();
-      last_failure_ = failure{g.reason, g.attempts, std::move(last.error), last.library_error};
-      last_failure_episode_ = episode_id_;
-      end_episode_locked();
-      set_state_locked(connection_state::disconnected, p);
-      p.answer = last_failure_;
-      p.connection_waiters = connection_waiters.take_all();
-    }
-    flush(std::move(p));
-    emit(gave_up{g.attempts});
-  }
-
-  void end_episode() {
-    std::lock_guard lock(mutex);
-    end_episode_locked();
-  }
-
-  void end_episode_locked() {
-    if (!episode_active_) return;
-    episode_active_ = false;
-    ++episode_id_;
-    skip_wait_ = false;  // a skip requested during this episode must not shorten the next one
-  }
-
-  void reconnect_now_on_strand() {
-    pending p;
-    {
-      std::lock_guard lock(mutex);
-      if (closed_ || connection_) return;
-      if (episode_active_) {
-        skip_wait_ = true;
-      } else {
-        start_episode_locked(episode_start::fresh, p);
-      }
-    }
-    backoff_timer_.cancel();
-    flush(std::move(p));
-  }
-
   asio::any_io_executor executor_;
   asio::strand<asio::any_io_executor> strand_;
-  Connector connector_;
+  Connector connector_;  // strand only
   const config config_;
   const hooks hooks_;
   backoff::random_source rng_;  // strand only
@@ -614,7 +417,7 @@ class shared_state : public std::enable_shared_from_this<shared_state<Connector,
   // Strand only.
   timer backoff_timer_;
   timer attempt_timer_;
-  bool skip_wait_ = false;
+  bool skip_wait_ = false;  // reconnect_now() during an episode: its current or next wait is skipped
   asio::cancellation_signal probe_stop_;  // bound to the current generation's probe loop
   std::uint64_t probe_generation_ = 0;
 };
