@@ -25,8 +25,18 @@ std::uint64_t bench::allocations() noexcept {
 namespace {
 
 // The happy-path table, in this order; every other benchmark goes to the second table.
-const std::vector<std::string> happy_path = {"bare",  "fallback", "reconnect",         "retry",       "timeout",
-                                             "stack", "stack_no_deadline", "any_service", "async_call"};
+const std::vector<std::string> happy_path = {"bare",
+                                             "fallback",
+                                             "reconnect",
+                                             "retry",
+                                             "timeout",
+                                             "stack",
+                                             "stack_no_deadline",
+                                             "bare_async",
+                                             "timeout_async_connection",
+                                             "stack_async_connection",
+                                             "any_service",
+                                             "async_call"};
 
 std::string time_text(double ns) {
   char text[32];

@@ -19,12 +19,16 @@
 #include <vector>
 
 #include <benchmark/benchmark.h>
+#include <boost/asio/append.hpp>
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/async_result.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/deferred.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -76,6 +80,27 @@ using result = std::expected<std::uint64_t, std::error_code>;
 template <bool Borrows>
 struct trivial_connection {
   asio::awaitable<result> call(request_param<Borrows> r) { co_return r.value + 1; }
+};
+
+/// The trivial connection that also offers its call as an asynchronous operation
+/// (core/async_service.hpp), as redis::connection does. The operation answers through a post,
+/// since an operation never completes inside its initiation: that post is its whole cost.
+template <bool Borrows>
+struct trivial_async_connection : trivial_connection<Borrows> {
+  template <class Token>
+  auto async_call(const request& r, Token&& token) {
+    return asio::async_initiate<Token, void(result)>(
+        [](auto handler, std::uint64_t value) { asio::post(asio::append(std::move(handler), result(value + 1))); }, token,
+        r.value);
+  }
+};
+
+/// Awaits the operation of `trivial_async_connection` in a coroutine of its own, as a client
+/// without the library would: the reference for stacks over that connection.
+template <bool Borrows>
+struct awaiting_async_connection {
+  trivial_async_connection<Borrows> connection;
+  asio::awaitable<result> call(request_param<Borrows> r) { co_return co_await connection.async_call(r, asio::deferred); }
 };
 
 /// Answers at once, except the request `hang`, which waits until cancelled.

@@ -30,7 +30,7 @@ BENCHMARK(bare);
 
 // docs/stacks.md's stack. Every request counts as a read: replayable by reconnect, idempotent
 // for retry (the case in which a connection taking its request by value makes layers keep copies).
-template <class Pass>
+template <template <bool> class Connection = bench::trivial_connection, class Pass>
 auto recommended_stack(asio::any_io_executor executor, Pass pass, resilience::timeout::config deadline) {
   auto is_read = [](const bench::request&) { return true; };
   return resilience::service_builder()
@@ -38,7 +38,7 @@ auto recommended_stack(asio::any_io_executor executor, Pass pass, resilience::ti
       .layer(resilience::retry_layer({.max_attempts = 3}).idempotent_if(is_read))
       .layer(resilience::timeout_layer(deadline))
       .layer(resilience::reconnect_layer(executor, {.connection_wait_timeout = 400ms}).replay_if(is_read))
-      .service(bench::connector<bench::trivial_connection>(pass));
+      .service(bench::connector<Connection>(pass));
 }
 
 void stack(benchmark::State& state) {
@@ -53,6 +53,29 @@ void stack_no_deadline(benchmark::State& state) {
   });
 }
 BENCHMARK(stack_no_deadline);
+
+// Over a connection that offers its call as an asynchronous operation (core/async_service.hpp),
+// as redis::connection does: the timeout binds its slot to reconnect's operation, which is the
+// connection's own, instead of spawning a coroutine. `bare_async` is that connection awaited
+// directly (its operation completes through a post), the reference for these rows.
+void bare_async(benchmark::State& state) {
+  bench::run_calls(state, [](auto, auto pass) { return bench::connection<bench::awaiting_async_connection>(pass); });
+}
+BENCHMARK(bare_async);
+
+void timeout_async_connection(benchmark::State& state) {
+  bench::run_calls(state, [](auto, auto pass) {
+    return resilience::timeout_layer(500ms).wrap(bench::connection<bench::trivial_async_connection>(pass));
+  });
+}
+BENCHMARK(timeout_async_connection);
+
+void stack_async_connection(benchmark::State& state) {
+  bench::run_calls(state, [](auto executor, auto pass) {
+    return recommended_stack<bench::trivial_async_connection>(executor, pass, {.duration = 500ms});
+  });
+}
+BENCHMARK(stack_async_connection);
 
 void any_service(benchmark::State& state) {
   bench::run_calls(state, [](auto, auto pass) {

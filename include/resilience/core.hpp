@@ -1,6 +1,7 @@
 #pragma once
 // The service model: services, layers, the builder, type erasure and completion tokens.
 #include <resilience/core/any_service.hpp>
+#include <resilience/core/async_service.hpp>
 #include <resilience/core/async_call.hpp>
 #include <resilience/core/cancellation.hpp>
 #include <resilience/core/delivery.hpp>

@@ -3,6 +3,7 @@
 // or succeed as told, connections that break on command, and a record of what happened.
 // Single-threaded (virtual time); tests on several threads use threadsafe_backend.hpp.
 #include <chrono>
+#include <exception>
 #include <cstdint>
 #include <deque>
 #include <list>
@@ -15,11 +16,17 @@
 #include <vector>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/associated_cancellation_slot.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <resilience/core/delivery.hpp>
+#include <resilience/core/error.hpp>
 #include <resilience/testing/manual_clock.hpp>
 
 namespace resilience::test {
@@ -42,6 +49,7 @@ struct backend_state {
   std::uint64_t probes = 0;                      // pings received, answered or not
   std::vector<testing::manual_clock::time_point> probe_times;
   std::vector<std::uint64_t> closed;             // ids of connections told to close, in order
+  std::uint64_t async_calls = 0;                 // calls started through async_call
 };
 
 /// What a connection's calls wait on while its peer is silent: nothing answers until the
@@ -117,6 +125,8 @@ class fake_connection {
   std::uint64_t id() const { return id_; }
 
  protected:
+  const std::shared_ptr<backend_state>& state() const { return state_; }
+
   /// Stops the connection: every call waiting on it fails now with operation_aborted.
   void close_line() {
     if (line_->closed) return;
@@ -144,6 +154,31 @@ class closable_fake_connection : public fake_connection {
  public:
   using fake_connection::fake_connection;
   void close() { close_line(); }
+};
+
+/// A closable fake connection that also offers its call as an asynchronous operation
+/// (core/async_service.hpp): the same call, run for the operation on the handler's executor
+/// (the caller's; a handler without one is a test's mistake) with the handler's cancellation slot.
+class async_fake_connection : public closable_fake_connection {
+ public:
+  using closable_fake_connection::closable_fake_connection;
+  using result_type = std::expected<std::string, std::error_code>;
+
+  template <class Token>
+  auto async_call(const std::string& request, Token&& token) {
+    return asio::async_initiate<Token, void(result_type)>(
+        [this](auto handler, const std::string* r) {
+          ++state()->async_calls;
+          auto executor = asio::get_associated_executor(handler);
+          auto slot = asio::get_associated_cancellation_slot(handler);
+          asio::co_spawn(executor, call(*r),
+                         asio::bind_cancellation_slot(slot, [h = std::move(handler)](std::exception_ptr e, result_type out) mutable {
+                           if (e) out = std::unexpected(error_code_from_exception(e));
+                           std::move(h)(std::move(out));
+                         }));
+        },
+        token, &request);
+  }
 };
 
 template <class Connection>
@@ -177,6 +212,7 @@ class basic_fake_connector {
 
 using fake_connector = basic_fake_connector<fake_connection>;
 using closable_fake_connector = basic_fake_connector<closable_fake_connection>;
+using async_fake_connector = basic_fake_connector<async_fake_connection>;
 
 /// Breaks every connection made so far, as a server restart would.
 inline void break_connections(backend_state& s) { s.broken_below = s.current_id; }

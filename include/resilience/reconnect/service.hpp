@@ -7,13 +7,20 @@
 #include <optional>
 #include <utility>
 
+#include <boost/asio/associated_cancellation_slot.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/this_coro.hpp>
 
+#include <resilience/core/async_service.hpp>
 #include <resilience/core/cancellation.hpp>
 #include <resilience/core/delivery.hpp>
 #include <resilience/core/error.hpp>
 #include <resilience/core/service.hpp>
 #include <resilience/core/timing.hpp>
+#include <resilience/reconnect/detail/call_operation.hpp>
 #include <resilience/reconnect/detail/replay.hpp>
 #include <resilience/reconnect/detail/shared_state.hpp>
 
@@ -31,6 +38,9 @@ template <class Connector, class Timing = steady_timing>
 class basic_reconnect_service {
   using state_type = reconnect::detail::shared_state<Connector, Timing>;
   using held_type = typename state_type::held_type;
+  using first_failure_type = reconnect::detail::first_failure<held_type, typename state_type::service_error_type>;
+  template <class S, class H>
+  friend struct reconnect::detail::first_attempt;
 
  public:
   using connector_type = Connector;
@@ -40,6 +50,7 @@ class basic_reconnect_service {
   using connect_error_type = typename state_type::connect_error_type;
   using service_error_type = typename state_type::service_error_type;
   using error_type = typename state_type::error_type;
+  using result_type = std::expected<response_type, error_type>;
   using hooks = typename state_type::hooks;
   /// The request is lent (`const Request&`) when the connection borrows it, else taken by value.
   using request_param = request_param_t<connection_type>;
@@ -55,72 +66,19 @@ class basic_reconnect_service {
   /// when none is up. The request is copied only when the connection takes it by value and a
   /// replay is permitted for it.
   awaitable_result<response_type, error_type> call(request_param request) {
-    auto& shared = *state_;
-    std::optional<typename Timing::clock::time_point> deadline;
-    reconnect::detail::call_progress progress;
-    std::optional<service_error_type> broken;  // the cause of a wait that fails after a break
-    std::optional<reconnect::replayed> replaying;  // reported when the request is sent again
-    for (;;) {
-      auto held = shared.acquire();
-      if (!held) {
-        auto up = co_await shared.await_connection(progress.fate, deadline);
-        if (!up) co_return std::unexpected(with_cause(std::move(up.error()), broken));
-        continue;
-      }
-      if (replaying) shared.note_replay(*std::exchange(replaying, std::nullopt));
-      // Decided before sending only when the answer changes what is sent (a copy to keep).
-      std::optional<bool> may_replay;
-      if constexpr (!borrows_request) {
-        auto permitted = ask_replay(request, progress.replays, progress.fate);
-        if (!permitted) co_return std::unexpected(std::move(permitted.error()));
-        may_replay = *permitted;
-      }
-      std::optional<result_type_of<connection_type>> result;
-      try {
-        result.emplace(co_await send(held->connection, request, may_replay.value_or(false)));
-      } catch (...) {
-        result.emplace(std::unexpect, error_from_current_exception<service_error_type>());
-      }
-      if (*result) {
-        held->note_answer();
-        co_return std::move(**result);
-      }
-      auto& failure = result->error();
-      const asio::cancellation_state cancellation = co_await asio::this_coro::cancellation_state;
-      auto broken_now = is_broken(failure, *held, cancellation.cancelled());
-      if (!broken_now) co_return std::unexpected(std::move(broken_now.error()));
-      if (*broken_now) shared.report_broken(held->generation);
-      const bool unsent = *broken_now && resilience::never_sent(failure);
-      if (*broken_now && !unsent && !may_replay) {  // a request never sent is replayed without asking
-        auto permitted = ask_replay(request, progress.replays, reconnect::request_fate::may_have_been_applied);
-        if (!permitted) co_return std::unexpected(std::move(permitted.error()));
-        may_replay = *permitted;
-      }
-      const reconnect::detail::failed_send what{
-          .broken = *broken_now,
-          .never_sent = unsent,
-          .replay_permitted = may_replay.value_or(false),
-          .request_available = borrows_request || may_replay.value_or(false),
-          .replacement_allowed = !shared.settings().policy.gives_up_immediately(),
-          .unbroken_fate = *broken_now ? reconnect::request_fate::answered
-                                       : reconnect::detail::fate_of_failure(failure)};
-      switch (reconnect::detail::decide_after_failure(what, progress, shared.settings().max_replays)) {
-        case reconnect::detail::after_failure::pass_through:
-          co_return std::unexpected(error_type::from_service(std::move(failure), progress.fate));
-        case reconnect::detail::after_failure::not_replayed:
-          co_return std::unexpected(error_type::not_replayed(std::move(failure), progress.fate));
-        case reconnect::detail::after_failure::no_replacement:
-          co_return std::unexpected(
-              error_type::reconnect_not_permitted(progress.fate).with_cause_if_none(std::move(failure)));
-        case reconnect::detail::after_failure::replay:
-          replaying = reconnect::replayed{held->generation,
-                                          unsent ? reconnect::request_fate::not_sent
-                                                 : reconnect::request_fate::may_have_been_applied,
-                                          progress.replays};
-          broken = std::move(failure);
-          break;
-      }
-    }
+    return call_from(static_cast<request_param&&>(request), std::nullopt);
+  }
+
+  /// The call as an Asio asynchronous operation (core/async_service.hpp), offered when the
+  /// connection offers one and borrows its request: a layer that must cancel the call on its
+  /// own (the timeout) then binds its slot to it instead of spawning a coroutine for it. On the
+  /// happy path this is the connection's own operation on the current connection; otherwise
+  /// (no connection up, a failed attempt) a coroutine continues exactly as `call` does.
+  template <class CompletionToken>
+    requires async_service<connection_type> && (resilience::detail::call_borrows_request<connection_type>())
+  auto async_call(const request_type& request, CompletionToken&& token) {
+    return asio::async_initiate<CompletionToken, void(result_type)>(
+        [this](auto handler, const request_type* r) { start_call(*r, std::move(handler)); }, token, &request);
   }
 
   /// Connects now instead of on the first call (or waits for the episode under way).
@@ -167,6 +125,118 @@ class basic_reconnect_service {
   static reconnect::config checked(reconnect::config c) {
     reconnect::validate(c);
     return c;
+  }
+
+  // The loop of a call: from its start, or after a first attempt that failed (the
+  // asynchronous operation's continuation; the caller's cancellation during that attempt is
+  // carried over, since this coroutine's own state starts afresh).
+  awaitable_result<response_type, error_type> call_from(request_param request,
+                                                        std::optional<first_failure_type> first) {
+    auto& shared = *state_;
+    std::optional<typename Timing::clock::time_point> deadline;
+    reconnect::detail::call_progress progress;
+    std::optional<service_error_type> broken;  // the cause of a wait that fails after a break
+    std::optional<reconnect::replayed> replaying;  // reported when the request is sent again
+    for (;;) {
+      std::shared_ptr<held_type> held;
+      std::optional<result_type_of<connection_type>> result;
+      std::optional<bool> may_replay;
+      asio::cancellation_type asked = asio::cancellation_type::none;
+      if (first) {
+        held = std::move(first->held);
+        result.emplace(std::unexpect, std::move(first->error));
+        asked = first->asked_by_caller;
+        first.reset();
+      } else {
+        held = shared.acquire();
+        if (!held) {
+          auto up = co_await shared.await_connection(progress.fate, deadline);
+          if (!up) co_return std::unexpected(with_cause(std::move(up.error()), broken));
+          continue;
+        }
+        if (replaying) shared.note_replay(*std::exchange(replaying, std::nullopt));
+        // Decided before sending only when the answer changes what is sent (a copy to keep).
+        if constexpr (!borrows_request) {
+          auto permitted = ask_replay(request, progress.replays, progress.fate);
+          if (!permitted) co_return std::unexpected(std::move(permitted.error()));
+          may_replay = *permitted;
+        }
+        try {
+          result.emplace(co_await send(held->connection, request, may_replay.value_or(false)));
+        } catch (...) {
+          result.emplace(std::unexpect, error_from_current_exception<service_error_type>());
+        }
+        if (*result) {
+          held->note_answer();
+          co_return std::move(**result);
+        }
+      }
+      auto& failure = result->error();
+      const asio::cancellation_state cancellation = co_await asio::this_coro::cancellation_state;
+      auto broken_now = is_broken(failure, *held, cancellation.cancelled() | asked);
+      if (!broken_now) co_return std::unexpected(std::move(broken_now.error()));
+      if (*broken_now) shared.report_broken(held->generation);
+      const bool unsent = *broken_now && resilience::never_sent(failure);
+      if (*broken_now && !unsent && !may_replay) {  // a request never sent is replayed without asking
+        auto permitted = ask_replay(request, progress.replays, reconnect::request_fate::may_have_been_applied);
+        if (!permitted) co_return std::unexpected(std::move(permitted.error()));
+        may_replay = *permitted;
+      }
+      const reconnect::detail::failed_send what{
+          .broken = *broken_now,
+          .never_sent = unsent,
+          .replay_permitted = may_replay.value_or(false),
+          .request_available = borrows_request || may_replay.value_or(false),
+          .replacement_allowed = !shared.settings().policy.gives_up_immediately(),
+          .unbroken_fate = *broken_now ? reconnect::request_fate::answered
+                                       : reconnect::detail::fate_of_failure(failure)};
+      switch (reconnect::detail::decide_after_failure(what, progress, shared.settings().max_replays)) {
+        case reconnect::detail::after_failure::pass_through:
+          co_return std::unexpected(error_type::from_service(std::move(failure), progress.fate));
+        case reconnect::detail::after_failure::not_replayed:
+          co_return std::unexpected(error_type::not_replayed(std::move(failure), progress.fate));
+        case reconnect::detail::after_failure::no_replacement:
+          co_return std::unexpected(
+              error_type::reconnect_not_permitted(progress.fate).with_cause_if_none(std::move(failure)));
+        case reconnect::detail::after_failure::replay:
+          replaying = reconnect::replayed{held->generation,
+                                          unsent ? reconnect::request_fate::not_sent
+                                                 : reconnect::request_fate::may_have_been_applied,
+                                          progress.replays};
+          broken = std::move(failure);
+          break;
+      }
+    }
+  }
+
+  // The asynchronous operation's start: the connection's own operation on the current
+  // connection, the caller's cancellation relayed to it (and remembered for the classification
+  // of a failure); the loop in a coroutine when no connection is up.
+  template <class Handler>
+  void start_call(const request_type& request, Handler handler) {
+    auto held = state_->acquire();
+    if (!held) return spawn_call(request, std::nullopt, std::move(handler));
+    auto caller_slot = asio::get_associated_cancellation_slot(handler);
+    reconnect::detail::cancellation_relay* relay =
+        caller_slot.is_connected() ? &caller_slot.template emplace<reconnect::detail::cancellation_relay>() : nullptr;
+    auto relayed = relay != nullptr ? relay->slot() : asio::cancellation_slot();
+    auto& connection = held->connection;
+    connection.async_call(request, asio::bind_cancellation_slot(
+                                       relayed, reconnect::detail::first_attempt<basic_reconnect_service, Handler>{
+                                                    this, std::move(held), &request, relay, std::move(handler)}));
+  }
+
+  // The first attempt failed: the loop decides what follows, in a coroutine.
+  template <class Handler>
+  void continue_after(const request_type& request, first_failure_type first, Handler handler) {
+    spawn_call(request, std::move(first), std::move(handler));
+  }
+
+  template <class Handler>
+  void spawn_call(const request_type& request, std::optional<first_failure_type> first, Handler handler) {
+    const auto executor = asio::get_associated_executor(handler, state_->executor());
+    asio::co_spawn(executor, call_from(request, std::move(first)),
+                   reconnect::detail::continuation_done<basic_reconnect_service, Handler>{std::move(handler)});
   }
 
   // Lends the request when the connection borrows it; otherwise copies it only if it may be

@@ -7,18 +7,23 @@
 // parallel group completes only once *every* operation has completed, so an inner call that
 // ignores cancellation would hold the caller past its deadline. Here the loser is not waited for.
 //
-// Lifetimes. The inner call runs in a coroutine of its own (`co_spawn`), which owns the request
-// (moved in; an inner service that borrows it borrows it from there) and reaches the inner
-// service through the owner (the service's shared state), which this operation keeps alive. So a
-// caller answered at its deadline may destroy its frame, its copy of the service, even every copy
-// of it: an inner call that goes on touches nothing of theirs.
+// How the inner call runs. An inner service that offers its call as an asynchronous operation
+// (core/async_service.hpp) is started directly, with this operation's cancellation slot bound
+// to it; the request lives in this operation's state, which the inner call's handler keeps
+// alive until it completes. Any other inner service runs in a coroutine of its own
+// (`co_spawn`, the only way Asio gives an awaitable a cancellation apart from its caller's),
+// which owns the request (moved in). Either way the inner service is reached through the owner
+// (the service's shared state), which this operation keeps alive. So a caller answered at its
+// deadline may destroy its frame, its copy of the service, even every copy of it: an inner call
+// that goes on touches nothing of theirs.
 //
-// Cost over a direct call: the spawned coroutine (its frame, Asio's entry-point frame, a post
-// when the inner call completes at once), this operation's state, and a place in the context's
-// deadline queue (deadline_queue.hpp: one timer for all calls, armed about once per deadline's
-// length, not per call). The state is allocated through the caller's handler allocator (Asio's
-// per-thread recycling allocator by default), so a warm thread allocates nothing from the heap
-// once that cache holds enough blocks (docs/timeout.md, "Cost").
+// Cost over a direct call: this operation's state, a place in the context's deadline queue
+// (deadline_queue.hpp: one timer for all calls, armed about once per deadline's length, not per
+// call), and for a coroutine inner service the spawned coroutine (its frame, Asio's entry-point
+// frame, a post when the inner call completes at once). The state is allocated through the
+// caller's handler allocator (Asio's per-thread recycling allocator by default), so a warm
+// thread allocates nothing from the heap once that cache holds enough blocks (docs/timeout.md,
+// "Cost").
 //
 // Threads. The claims are atomic (referee.hpp), so the three contenders may complete on different
 // threads. The cancellation emitted to the inner call follows Asio's rule for per-operation
@@ -38,6 +43,7 @@
 #include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/dispatch.hpp>
@@ -61,8 +67,9 @@ struct race_outcome {
 };
 
 /// What the race needs from its owner (the service's shared state):
-///   request_type, result_type;
+///   request_type, result_type, inner_is_async;
 ///   asio::awaitable<std::optional<result_type>> run(request_type)  -- the inner call, never throws;
+///   inner() with async_call(const request_type&, token), and settle(inner result), if inner_is_async;
 ///   result_type failed_with(std::exception_ptr) const;
 ///   bool has_listeners() const;
 ///   void finished_late(const result_type&, std::chrono::nanoseconds bound, std::chrono::nanoseconds elapsed) const.
@@ -91,8 +98,7 @@ class race final : public deadline_entry<Timing>, public std::enable_shared_from
   static void start(std::shared_ptr<race> self, typename Owner::request_type request,
                     typename clock::time_point expiry) {
     race& r = *self;
-    asio::co_spawn(r.executor_, r.owner_->run(std::move(request)),
-                   asio::bind_cancellation_slot(r.inner_cancel_.slot(), inner_done{self}));
+    r.start_inner(self, std::move(request));
     r.deadlines_.insert(r, expiry, r.executor_);
     auto slot = asio::get_associated_cancellation_slot(r.handler_);
     if (slot.is_connected()) slot.template emplace<caller_canceller>(std::weak_ptr<race>(self));
@@ -103,6 +109,7 @@ class race final : public deadline_entry<Timing>, public std::enable_shared_from
  private:
   enum class how : std::uint8_t { dispatch, post };
 
+  // The handler of a spawned inner call.
   struct inner_done {
     std::shared_ptr<race> self;
     void operator()(std::exception_ptr thrown, std::optional<result_type> result) const {
@@ -110,6 +117,31 @@ class race final : public deadline_entry<Timing>, public std::enable_shared_from
       self->on_inner_done(std::move(*result));
     }
   };
+
+  // The handler of an inner asynchronous operation.
+  struct async_inner_done {
+    std::shared_ptr<race> self;
+    template <class InnerResult>
+    void operator()(InnerResult result) const {
+      self->on_inner_done(self->owner_->settle(std::move(result)));
+    }
+  };
+
+  void start_inner(const std::shared_ptr<race>& self, typename Owner::request_type&& request) {
+    if constexpr (Owner::inner_is_async) {
+      request_.emplace(std::move(request));
+      try {
+        owner_->inner().async_call(
+            *request_, asio::bind_cancellation_slot(inner_cancel_.slot(), asio::bind_executor(executor_, async_inner_done{self})));
+      } catch (...) {
+        // Not armed yet: this claim is deferred and the caller answered through a post.
+        on_inner_done(owner_->failed_with(std::current_exception()));
+      }
+    } else {
+      asio::co_spawn(executor_, owner_->run(std::move(request)),
+                     asio::bind_cancellation_slot(inner_cancel_.slot(), inner_done{self}));
+    }
+  }
 
   // Weak: it sits in the caller's slot, inside the caller's coroutine, which the race owns
   // (through the handler) until it answers; a strong reference would be a cycle.
@@ -172,15 +204,24 @@ class race final : public deadline_entry<Timing>, public std::enable_shared_from
     }
   }
 
+  // `dispatch` is asked for only from handlers that run on `executor_` (the inner call's
+  // completion, the deadline's hop onto it), so the caller is resumed right here, as
+  // asio::dispatch would do, without its type-erased function object through any_io_executor.
   void complete(outcome o, how completion) {
     if (completion == how::post) {
       asio::post(executor_, asio::append(std::move(handler_), std::move(o)));
     } else {
-      asio::dispatch(executor_, asio::append(std::move(handler_), std::move(o)));
+      auto handler = std::move(handler_);
+      std::move(handler)(std::move(o));
     }
   }
 
+  struct no_request {};
+  using request_storage =
+      std::conditional_t<Owner::inner_is_async, std::optional<typename Owner::request_type>, no_request>;
+
   std::shared_ptr<Owner> owner_;
+  [[no_unique_address]] request_storage request_;  // lent to an inner asynchronous operation
   Handler handler_;  // moved out once, by whoever acts for the winner
   asio::any_io_executor executor_;
   deadline_queue<Timing>& deadlines_;

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include <resilience/core/async_service.hpp>
 #include <resilience/core/error.hpp>
 #include <resilience/core/service.hpp>
 #include <resilience/timeout/config.hpp>
@@ -90,7 +91,11 @@ class shared_state {
     }
   }
 
-  /// The inner call, as the race runs it: never throws (an exception becomes the error).
+  /// Whether the race can start the inner call as an asynchronous operation (binding its own
+  /// cancellation slot to it) instead of spawning a coroutine for it.
+  static constexpr bool inner_is_async = async_service<Inner>;
+
+  /// The inner call, as the race spawns it: never throws (an exception becomes the error).
   asio::awaitable<std::optional<result_type>> run(request_type request) {
     try {
       co_return settle(co_await inner_.call(std::move(request)));
