@@ -9,7 +9,10 @@
 #include <variant>
 #include <vector>
 
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/deferred.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
@@ -110,13 +113,22 @@ reconnect::config fast_config() {
   return {.policy = backoff::fixed{.interval = 1ms}, .connection_wait_timeout = 10s};
 }
 
-TEST(reconnect_threads, concurrent_calls_survive_repeated_breaks_on_four_threads) {
+// `Connector` makes connections with or without an asynchronous operation; with one, the calls
+// go through reconnect's (core/async_service.hpp), from callers that have a cancellation slot
+// (never emitted), so that the relay of the caller's cancellation is in place on every call.
+// Such callers run on strands of their own: Asio's rule for per-operation cancellation on a
+// multi-threaded context (docs/timeout.md). (On a plain pool, ThreadSanitizer reports races on a
+// caller's slot inside Asio's parallel groups through `call` as well as through the operation.)
+template <class Connector>
+void concurrent_calls_survive_repeated_breaks() {
   asio::io_context ctx(thread_count);
   auto backend = std::make_shared<threadsafe_backend>();
   std::atomic<int> events{0};
   auto svc = reconnect_layer(ctx.get_executor(), fast_config())
                  .on_event([&events](const auto&) { ++events; })
-                 .wrap(threadsafe_connector(backend));
+                 .wrap(Connector(backend));
+  constexpr bool through_operation = async_service<decltype(svc)>;
+  std::vector<asio::cancellation_signal> unused_signals(32);
   threaded_run runner(ctx);
 
   constexpr int callers = 32;
@@ -132,16 +144,32 @@ TEST(reconnect_threads, concurrent_calls_survive_repeated_breaks_on_four_threads
 
   for (int w = 0; w < callers; ++w) {
     asio::co_spawn(
-        ctx,
+        [&ctx] {
+          if constexpr (through_operation) {
+            return asio::make_strand(ctx);
+          } else {
+            return ctx.get_executor();
+          }
+        }(),
         [&, svc, w]() mutable -> asio::awaitable<void> {
           for (int i = 0; i < min_calls_each || !breaking_done.load(); ++i) {
             const std::string request = "w" + std::to_string(w) + "-" + std::to_string(i);
             ++t.started;
-            t.count(co_await svc.call(request), request);
+            if constexpr (through_operation) {
+              t.count(co_await svc.async_call(request, asio::deferred), request);
+            } else {
+              t.count(co_await svc.call(request), request);
+            }
           }
           finished.arrive();
         },
-        asio::detached);
+        [&unused_signals, w] {
+          if constexpr (through_operation) {
+            return asio::bind_cancellation_slot(unused_signals[static_cast<std::size_t>(w)].slot(), asio::detached);
+          } else {
+            return asio::detached;
+          }
+        }());
   }
   asio::co_spawn(
       ctx,
@@ -187,6 +215,14 @@ TEST(reconnect_threads, concurrent_calls_survive_repeated_breaks_on_four_threads
   EXPECT_EQ(svc.state(), connection_state::closed);
   EXPECT_GT(state_changes.load(), 0);
   EXPECT_GT(events.load(), 0);
+}
+
+TEST(reconnect_threads, concurrent_calls_survive_repeated_breaks_on_four_threads) {
+  concurrent_calls_survive_repeated_breaks<threadsafe_connector>();
+}
+
+TEST(reconnect_threads, concurrent_asynchronous_operations_survive_repeated_breaks_on_four_threads) {
+  concurrent_calls_survive_repeated_breaks<async_threadsafe_connector>();
 }
 
 TEST(reconnect_threads, calls_racing_a_timer_are_cancelled_cleanly_on_four_threads) {

@@ -4,13 +4,19 @@
 // scheduler once, as real I/O would, so that callers interleave across threads.
 #include <atomic>
 #include <cstdint>
+#include <exception>
 #include <expected>
 #include <memory>
 #include <string>
 #include <system_error>
 #include <utility>
 
+#include <boost/asio/associated_cancellation_slot.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -87,6 +93,29 @@ class closable_threadsafe_connection : public threadsafe_connection {
   void close() { close_line(); }
 };
 
+/// A closable connection that also offers its call as an asynchronous operation
+/// (core/async_service.hpp): the same call, run on the handler's executor with its slot.
+class async_threadsafe_connection : public closable_threadsafe_connection {
+ public:
+  using closable_threadsafe_connection::closable_threadsafe_connection;
+  using result_type = std::expected<std::string, std::error_code>;
+
+  template <class Token>
+  auto async_call(const std::string& request, Token&& token) {
+    return boost::asio::async_initiate<Token, void(result_type)>(
+        [this](auto handler, const std::string* r) {
+          auto executor = boost::asio::get_associated_executor(handler);
+          auto slot = boost::asio::get_associated_cancellation_slot(handler);
+          boost::asio::co_spawn(executor, call(*r),
+                                boost::asio::bind_cancellation_slot(slot, [h = std::move(handler)](std::exception_ptr e, result_type out) mutable {
+                                  if (e) out = std::unexpected(make_error_code(std::errc::io_error));
+                                  std::move(h)(std::move(out));
+                                }));
+        },
+        token, &request);
+  }
+};
+
 template <class Connection>
 class basic_threadsafe_connector {
  public:
@@ -104,5 +133,6 @@ class basic_threadsafe_connector {
 
 using threadsafe_connector = basic_threadsafe_connector<threadsafe_connection>;
 using closable_threadsafe_connector = basic_threadsafe_connector<closable_threadsafe_connection>;
+using async_threadsafe_connector = basic_threadsafe_connector<async_threadsafe_connection>;
 
 }  // namespace resilience::test

@@ -11,6 +11,9 @@
 #include <vector>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/associated_cancellation_slot.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
@@ -56,6 +59,33 @@ struct backend {
   }
 };
 
+/// The same backend as an asynchronous operation (core/async_service.hpp): the timeout starts it
+/// directly, with its own cancellation slot, instead of spawning a coroutine for it.
+struct async_backend {
+  using result = std::expected<int, std::error_code>;
+  std::shared_ptr<std::atomic<int>> finished = std::make_shared<std::atomic<int>>(0);
+
+  template <class Token>
+  auto async_call(const work& w, Token&& token) {
+    return asio::async_initiate<Token, void(result)>(
+        [this, &w](auto handler) {
+          auto executor = asio::get_associated_executor(handler);
+          auto timer = std::make_shared<asio::steady_timer>(executor, w.inner_delay);
+          auto slot = w.stubborn ? asio::cancellation_slot() : asio::get_associated_cancellation_slot(handler);
+          auto& waiting = *timer;
+          waiting.async_wait(asio::bind_cancellation_slot(
+              slot, [timer = std::move(timer), finished = finished, &w, handler = std::move(handler)](auto ec) mutable {
+                if (ec && !w.stubborn) return std::move(handler)(result(std::unexpect, std::error_code(ec)));
+                finished->fetch_add(1);
+                std::move(handler)(result(w.id));  // reads the lent request
+              }));
+        },
+        token);
+  }
+
+  awaitable_result<int, std::error_code> call(const work& w) { co_return co_await async_call(w, asio::deferred); }
+};
+
 enum class kind { fast, hung, stubborn_late, racing, cancelled_by_caller };
 
 work script(int id) {
@@ -69,11 +99,12 @@ work script(int id) {
   return {};
 }
 
-TEST(timeout_threads, concurrent_calls_on_four_threads_all_complete_with_a_valid_answer) {
+template <class Backend>
+void concurrent_calls_all_complete_with_a_valid_answer() {
   constexpr int callers = 8;
   constexpr int calls_per_caller = 150;
   asio::io_context ctx;
-  backend inner;
+  Backend inner;
   auto svc = timeout_layer(timeout::no_deadline).deadline_for([](const work& w) { return w.budget; }).wrap(inner);
 
   std::atomic<int> done{0}, succeeded{0}, timed_out{0}, cancelled{0}, wrong{0};
@@ -149,6 +180,15 @@ TEST(timeout_threads, concurrent_calls_on_four_threads_all_complete_with_a_valid
   // run() returned: every abandoned inner call has ended too (each kept the context working).
   const int stubborn_calls = callers * calls_per_caller / 5 + callers * calls_per_caller / 10;
   EXPECT_GE(inner.finished->load(), stubborn_calls);
+}
+
+TEST(timeout_threads, concurrent_calls_on_four_threads_all_complete_with_a_valid_answer) {
+  concurrent_calls_all_complete_with_a_valid_answer<backend>();
+}
+
+TEST(timeout_threads, concurrent_calls_of_an_inner_asynchronous_operation_all_complete_with_a_valid_answer) {
+  static_assert(async_service<async_backend>);
+  concurrent_calls_all_complete_with_a_valid_answer<async_backend>();
 }
 
 /// Answers at once, or (for a negative id) waits until cancelled.
