@@ -161,6 +161,9 @@ per_call call_loop(asio::io_context& ctx, Service& svc, loop_options options, Mo
   for (auto& signal : pending) {
     asio::co_spawn(ctx, svc.call(hung), asio::bind_cancellation_slot(signal.slot(), asio::detached));
   }
+  // Any client has a socket, hence a reactor that the scheduler polls between handlers when
+  // operations complete through it (a post); an idle timer stands for it.
+  asio::steady_timer reactor_present(ctx);
   per_call out;
   asio::cancellation_signal caller;
   auto loop = [&]() -> asio::awaitable<void> {

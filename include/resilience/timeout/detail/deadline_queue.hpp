@@ -11,9 +11,12 @@
 // while calls overlap, about one timer operation per deadline's length, whatever the call rate.
 // When the last waiting call ends, the timer is cancelled, since a pending wait is outstanding
 // work and `io_context::run()` must return once the calls are done, not a deadline later; but
-// not at once: the check is posted, so that a client making one timed call after the other
-// (the next begins before the check runs) keeps the timer armed instead of cancelling and
-// re-arming it around every call.
+// not at once. A call that ends leaves the list quietly and asks for the check only after its
+// caller has had the answer (`leave`, then `check_idle`): a caller resumed inline that makes its
+// next timed call at once has refilled the list by then, and nothing is done. Otherwise the
+// check is posted, so that a caller resumed through the scheduler gets its turn first; only an
+// empty list at that point cancels the timer. So a client making one timed call after the
+// other keeps the timer armed instead of cancelling and re-arming it around every call.
 //
 // Lifetimes. The queue is a service of the context (created on first use, destroyed with the
 // context). It holds entries by raw pointer and takes a strong reference before acting for one
@@ -96,6 +99,19 @@ class deadline_queue final : public asio::execution_context::service {
     std::lock_guard lock(mutex_);
     if (!e.linked_) return;
     unlink(e);
+    if (head_ == nullptr && armed_for_ && !idle_check_posted_) post_idle_check();
+  }
+
+  /// As `remove`, without looking at whether the timer is still needed: the caller calls
+  /// `check_idle` once it has done what may refill the list.
+  void leave(entry& e) noexcept {
+    std::lock_guard lock(mutex_);
+    if (e.linked_) unlink(e);
+  }
+
+  /// Schedules the timer's cancellation if no call waits any more.
+  void check_idle() noexcept {
+    std::lock_guard lock(mutex_);
     if (head_ == nullptr && armed_for_ && !idle_check_posted_) post_idle_check();
   }
 

@@ -191,15 +191,19 @@ class race final : public deadline_entry<Timing>, public std::enable_shared_from
   void act(contender winner, how completion) {
     switch (winner) {
       case contender::inner:
-        deadlines_.remove(*this);
-        return complete({race_end::inner_finished, std::move(early_result_)}, completion);
+        // Left quietly and checked once the caller has had its answer: a caller resumed right
+        // here that makes its next timed call at once keeps the queue's timer armed.
+        deadlines_.leave(*this);
+        complete({race_end::inner_finished, std::move(early_result_)}, completion);
+        return deadlines_.check_idle();
       case contender::deadline:
         inner_cancel_.emit(asio::cancellation_type::all);  // the runner's coroutine filters it as usual
         return complete({race_end::deadline_passed, std::nullopt}, completion);
       case contender::caller:
         inner_cancel_.emit(caller_cancel_type_);
-        deadlines_.remove(*this);
-        return complete({race_end::caller_cancelled, std::nullopt}, how::post);
+        deadlines_.leave(*this);
+        complete({race_end::caller_cancelled, std::nullopt}, how::post);
+        return deadlines_.check_idle();
       case contender::none: return;
     }
   }
