@@ -53,7 +53,7 @@ constexpr std::size_t max_kept_write_buffer = 1024 * 1024;
 template <class Executor>
 struct basic_connection_state<Executor>::canceller {
   basic_connection_state* state;
-  const pending* node;
+  const call_node* node;
   std::uint64_t id;
 
   void operator()(asio::cancellation_type type) const {
@@ -76,7 +76,9 @@ connection_statistics connection_state::statistics() const noexcept {
 
 template <class Executor>
 basic_connection_state<Executor>::basic_connection_state(socket_type socket)
-    : strand_(socket.get_executor()), socket_(std::move(socket)) {}
+    : connection_state(asio::query(socket.get_executor(), asio::execution::context)),
+      strand_(socket.get_executor()),
+      socket_(std::move(socket)) {}
 
 template <class Executor>
 void basic_connection_state<Executor>::start() {
@@ -90,22 +92,28 @@ template <class Executor>
 asio::awaitable<void> basic_connection_state<Executor>::submit(pending& p) {
   return asio::async_initiate<const asio::use_awaitable_t<>&, void()>(
       [this, &p](caller_handler handler) {
-        p.id = next_id_.fetch_add(1, std::memory_order_relaxed);
         auto slot = asio::get_associated_cancellation_slot(handler);
         p.handler.emplace(std::move(handler));
-        if (closed_.load(std::memory_order_acquire)) {
-          p.result = std::unexpected(never_sent_code());
-          complete(p, resume::posted);
-          return;
-        }
-        if (slot.is_connected()) slot.template emplace<canceller>(this, &p, p.id);
-        asio::dispatch(strand_, [this, &p] { enqueue(p); });
+        basic_connection_state::submit_node(p, slot);  // no virtual call: this class is final
       },
       asio::use_awaitable);
 }
 
+// The one way into the queue, for both forms of a call.
 template <class Executor>
-void basic_connection_state<Executor>::enqueue(pending& p) {
+void basic_connection_state<Executor>::submit_node(call_node& p, asio::cancellation_slot slot) {
+  p.id = next_id_.fetch_add(1, std::memory_order_relaxed);
+  if (closed_.load(std::memory_order_acquire)) {
+    p.result = std::unexpected(never_sent_code());
+    complete(p, resume::posted);
+    return;
+  }
+  if (slot.is_connected()) slot.template emplace<canceller>(this, &p, p.id);
+  asio::dispatch(strand_, [this, &p] { enqueue(p); });
+}
+
+template <class Executor>
+void basic_connection_state<Executor>::enqueue(call_node& p) {
   if (failed_) {
     p.result = std::unexpected(never_sent_code());
     complete(p, resume::posted);  // may run inside the caller's initiation
@@ -132,7 +140,7 @@ template <class Executor>
 void basic_connection_state<Executor>::flush() {
   if (failed_ || writing_ || !queue_.has_queued()) return;
   write_buffer_.clear();
-  const std::size_t count = queue_.write_all([this](pending* p) { write_buffer_.append(p->cmd->resp()); });
+  const std::size_t count = queue_.write_all([this](call_node* p) { write_buffer_.append(p->cmd->resp()); });
   publish_gauges();
   if (count == 0) return;
   writing_ = true;
@@ -170,8 +178,8 @@ void basic_connection_state<Executor>::on_read(const boost::system::error_code& 
   if (failed_) return;
   if (ec) return fail(ec);
   reader_.feed(std::string_view(read_buffer_.data(), size));
-  pending* first = nullptr;
-  pending** last = &first;
+  call_node* first = nullptr;
+  call_node** last = &first;
   bool broken = false;
   std::uint64_t replies = 0;
   for (;;) {
@@ -187,7 +195,7 @@ void basic_connection_state<Executor>::on_read(const boost::system::error_code& 
       broken = true;
       break;
     }
-    if (pending* p = *answered) {  // null: its caller was cancelled, the reply is dropped
+    if (call_node* p = *answered) {  // null: its caller was cancelled, the reply is dropped
       p->result = std::move(incoming_);
       p->next_done = nullptr;
       *last = p;
@@ -210,14 +218,14 @@ void basic_connection_state<Executor>::on_read(const boost::system::error_code& 
 }
 
 template <class Executor>
-void basic_connection_state<Executor>::cancel(const pending* p, std::uint64_t id, asio::cancellation_type type) {
+void basic_connection_state<Executor>::cancel(const call_node* p, std::uint64_t id, asio::cancellation_type type) {
   const auto where = queue_.find(p);
-  if (where == request_queue<pending>::position::absent) return;
-  auto& node = const_cast<pending&>(*p);  // found in the queue: alive and ours
+  if (where == request_queue<call_node>::position::absent) return;
+  auto& node = const_cast<call_node&>(*p);  // found in the queue: alive and ours
   if (node.id != id) return;
   const bool may_abandon_written =
       (type & (asio::cancellation_type::terminal | asio::cancellation_type::partial)) != asio::cancellation_type::none;
-  if (where == request_queue<pending>::position::written && !may_abandon_written) return;
+  if (where == request_queue<call_node>::position::written && !may_abandon_written) return;
   queue_.remove(p);
   publish_gauges();
   node.result = std::unexpected(aborted());
@@ -232,9 +240,9 @@ void basic_connection_state<Executor>::fail(std::error_code cause) {
   boost::system::error_code ignored;
   socket_.close(ignored);
   const std::error_code written_code = broken_code(cause);
-  pending* first = nullptr;
-  pending** last = &first;
-  queue_.drain([&](pending* p, bool written) {
+  call_node* first = nullptr;
+  call_node** last = &first;
+  queue_.drain([&](call_node* p, bool written) {
     p->result = std::unexpected(written ? written_code : never_sent_code());
     p->next_done = nullptr;
     *last = p;
@@ -254,12 +262,20 @@ template <class Executor>
 void basic_connection_state<Executor>::drop_waiters() {
   failed_ = true;
   closed_.store(true, std::memory_order_release);
-  std::vector<caller_handler> handlers;
-  queue_.drain([&](pending* p, bool) {
-    handlers.push_back(std::move(*p->handler));
-    p->handler.reset();
+  call_node* first = nullptr;
+  call_node** last = &first;
+  queue_.drain([&](call_node* p, bool) {
+    p->next_done = nullptr;
+    *last = p;
+    last = &p->next_done;
   });
-  // Destroyed here: the callers' frames go with them (and may hold the last handle).
+  // Dropped once the queue is empty: a caller's frame goes with its handler (and may hold the
+  // last handle).
+  while (first != nullptr) {
+    call_node* p = first;
+    first = p->next_done;  // read before the node goes
+    p->drop(*p);
+  }
 }
 
 template <class Executor>
@@ -269,34 +285,57 @@ void basic_connection_state<Executor>::publish_gauges() noexcept {
 }
 
 // Completions from the strand's own handlers may resume the caller inline (Asio's dispatch
-// semantics); a completion inside the caller's initiation must not, so it is posted.
+// semantics); a completion inside the caller's initiation must not, so it is posted. The node
+// knows its caller's form (a coroutine's frame, an async_call's handler).
 template <class Executor>
-void basic_connection_state<Executor>::complete(pending& p, resume how) {
+void basic_connection_state<Executor>::complete(call_node& p, resume how) {
+  p.resume(p, how, *this);
+}
+
+template <class Executor>
+void basic_connection_state<Executor>::complete_all(call_node* first) {
+  while (first != nullptr) {
+    call_node* p = first;
+    first = p->next_done;  // read before the caller may resume and take its node away
+    complete(*p, resume::may_be_inline);
+  }
+}
+
+namespace {
+
+void resume_caller(call_node& node, resume_mode how, connection_state&) {
+  auto& p = static_cast<pending&>(node);
   caller_handler handler = std::move(*p.handler);
   p.handler.reset();  // from here on `p` may vanish: the handler owns the caller's frame
-  if (how == resume::posted) {
+  if (how == resume_mode::posted) {
     asio::post(std::move(handler));
     return;
   }
   // asio::dispatch by hand for the common case: through any_io_executor, dispatch wraps the
   // handler in an allocated function object even when it then runs it inline.
-  const auto executor = asio::get_associated_executor(handler);
-  const auto* io = executor.template target<asio::io_context::executor_type>();
-  if (io != nullptr && io->running_in_this_thread()) {
+  if (runs_in_this_thread(asio::get_associated_executor(handler))) {
     std::move(handler)();
   } else {
     asio::dispatch(std::move(handler));
   }
 }
 
-template <class Executor>
-void basic_connection_state<Executor>::complete_all(pending* first) {
-  while (first != nullptr) {
-    pending* p = first;
-    first = p->next_done;  // read before the caller may resume and take its frame away
-    complete(*p, resume::may_be_inline);
-  }
+void drop_caller(call_node& node) noexcept {
+  auto& p = static_cast<pending&>(node);
+  caller_handler handler = std::move(*p.handler);
+  p.handler.reset();
+}  // the handler, and with it the caller's frame holding `p`, is destroyed here
+
+}  // namespace
+
+pending::pending(const command& c) noexcept : call_node(c, &resume_caller, &drop_caller) {}
+
+void submit_node(connection_state& state, call_node& node, asio::cancellation_slot slot) {
+  state.submit_node(node, slot);
 }
+asio::any_io_executor strand_of(connection_state& state) { return state.executor(); }
+asio::execution_context& context_of(connection_state& state) noexcept { return state.context(); }
+std::error_code never_sent_error() noexcept { return never_sent_code(); }
 
 template <class Executor>
 connection connection_access::make(typename basic_connection_state<Executor>::socket_type socket) {

@@ -12,6 +12,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/async_result.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/cancellation_type.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -21,6 +22,7 @@
 #include <resilience/reconnect/detail/context_shutdown.hpp>
 #include <resilience/redis/command.hpp>
 #include <resilience/redis/connection.hpp>
+#include <resilience/redis/detail/call_node.hpp>
 #include <resilience/redis/detail/reply_reader.hpp>
 #include <resilience/redis/detail/request_queue.hpp>
 #include <resilience/redis/reply.hpp>
@@ -35,18 +37,12 @@ using tcp = asio::ip::tcp;
 /// suspended caller. A concrete type, so a node holds it without type erasure or allocation.
 using caller_handler = asio::async_result<asio::use_awaitable_t<>, void()>::handler_type;
 
-/// One call in flight. It lives in the caller's coroutine frame (connection::call), which stays
-/// suspended until the node is completed; the queue points at it.
-struct pending {
-  explicit pending(const command& c) noexcept : cmd(&c) {}
-  pending(const pending&) = delete;
-  pending& operator=(const pending&) = delete;
+/// One `call` in flight. It lives in the caller's coroutine frame (connection::call), which
+/// stays suspended until the node is completed; the queue points at it.
+struct pending final : call_node {
+  explicit pending(const command& c) noexcept;
 
-  const command* cmd;
-  std::uint64_t id = 0;  // tells this call from a later one at the same address
   std::optional<caller_handler> handler;
-  std::expected<reply, std::error_code> result;
-  pending* next_done = nullptr;  // link in a batch of completions
 };
 
 /// What every connection has, whatever its executor: the handles talk to this.
@@ -57,6 +53,11 @@ class connection_state : public std::enable_shared_from_this<connection_state>,
 
   /// Any thread. Completes once `p.result` is set; `p` must stay put until then.
   virtual asio::awaitable<void> submit(pending& p) = 0;
+  /// Any thread. Queues `node`, which must stay put until its `resume` or `drop` is called;
+  /// installs a canceller in `slot` when it is connected.
+  virtual void submit_node(call_node& node, asio::cancellation_slot slot) = 0;
+  /// Any thread.
+  asio::execution_context& context() const noexcept { return *context_; }
   /// Any thread.
   virtual void close() noexcept = 0;
   /// Any thread.
@@ -67,6 +68,9 @@ class connection_state : public std::enable_shared_from_this<connection_state>,
   connection_statistics statistics() const noexcept;
 
  protected:
+  explicit connection_state(asio::execution_context& context) noexcept : context_(&context) {}
+
+  asio::execution_context* context_;
   std::atomic<bool> closed_{false};
   // Statistics: written on the strand only, read from anywhere.
   std::atomic<std::uint64_t> requests_written_{0};
@@ -91,6 +95,7 @@ class basic_connection_state final : public connection_state {
   void start();
 
   asio::awaitable<void> submit(pending& p) override;
+  void submit_node(call_node& node, asio::cancellation_slot slot) override;
   void close() noexcept override;
   asio::any_io_executor executor() const override { return strand_; }
 
@@ -100,26 +105,26 @@ class basic_connection_state final : public connection_state {
 
  private:
   struct canceller;
-  enum class resume { may_be_inline, posted };
+  using resume = resume_mode;
 
   std::shared_ptr<basic_connection_state> self() {
     return std::static_pointer_cast<basic_connection_state>(shared_from_this());
   }
-  void enqueue(pending& p);
+  void enqueue(call_node& p);
   void schedule_flush();
   void flush();
   void on_written(const boost::system::error_code& ec);
   void start_read();
   void on_read(const boost::system::error_code& ec, std::size_t size);
-  void cancel(const pending* p, std::uint64_t id, asio::cancellation_type type);
+  void cancel(const call_node* p, std::uint64_t id, asio::cancellation_type type);
   void fail(std::error_code cause);
   void publish_gauges() noexcept;
-  static void complete(pending& p, resume how);
-  static void complete_all(pending* first);
+  void complete(call_node& p, resume how);
+  void complete_all(call_node* first);
 
   strand_type strand_;
   socket_type socket_;
-  request_queue<pending> queue_;
+  request_queue<call_node> queue_;
   reply_reader reader_;
   reply incoming_;
   std::string write_buffer_;

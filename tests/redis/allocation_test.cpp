@@ -1,5 +1,6 @@
 // A call on a warm connection allocates nothing beyond what Asio recycles: the caller's request
-// node lives in its coroutine frame, the queue is a ring that does not shrink, the connection's
+// node lives in its coroutine frame (an async_call's, with its handler, in Asio's per-thread
+// recycling allocator), the queue is a ring that does not shrink, the connection's
 // own operations use memory of its own, and the reply is built in place. Counted with a
 // replaced global operator new (and, outside sanitizer builds, interposed malloc, calloc and
 // realloc, which hiredis uses), in a binary of its own.
@@ -65,6 +66,44 @@ TEST_F(allocation_test, a_call_on_a_warm_connection_allocates_nothing) {
   }());
   EXPECT_EQ(measured.heap, 0u);
   EXPECT_EQ(measured.c, 0u);  // 0 by construction in sanitizer builds, which intercept malloc
+}
+
+// Callbacks that make the next call from the previous one's handler; the counts are taken in
+// the handlers, so the window holds calls and nothing else of the test's.
+struct get_chain {
+  const redis::connection* c;
+  const redis::command* get;
+  int remaining;
+  int measure_from;  // calls left when the count starts
+  counts before{};
+  counts after{};
+  bool failed = false;
+  bool done = false;
+
+  void next() {
+    c->async_call(*get, [this](redis_result r) {
+      if (!r) failed = true;
+      if (remaining == measure_from) before = now();
+      if (--remaining == 0) {
+        after = now();
+        done = true;
+        return;
+      }
+      next();
+    });
+  }
+};
+
+TEST_F(allocation_test, an_async_call_with_a_callback_on_a_warm_thread_allocates_nothing) {
+  auto c = connect();
+  call(c, redis::command{"SET", "k", "short"});
+  const redis::command get{"GET", "k"};
+  get_chain chain{.c = &c, .get = &get, .remaining = 1200, .measure_from = 1000};  // 200 to warm up
+  chain.next();
+  ASSERT_TRUE(run_until(ctx, [&] { return chain.done; }));
+  EXPECT_FALSE(chain.failed);
+  EXPECT_EQ(chain.after.heap - chain.before.heap, 0u);
+  EXPECT_EQ(chain.after.c - chain.before.c, 0u);
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 // expects and its cancellation reaches whatever runs for it.
 #include <atomic>
 #include <exception>
+#include <expected>
 #include <memory>
 #include <optional>
 #include <utility>
@@ -21,6 +22,7 @@
 #include <boost/asio/cancellation_type.hpp>
 
 #include <resilience/core/asio.hpp>
+#include <resilience/core/delivery.hpp>
 #include <resilience/core/error.hpp>
 
 namespace resilience::reconnect::detail {

@@ -9,9 +9,11 @@
 #include <utility>
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/async_result.hpp>
 #include <boost/asio/awaitable.hpp>
 
 #include <resilience/redis/command.hpp>
+#include <resilience/redis/detail/call_node.hpp>
 #include <resilience/redis/reply.hpp>
 
 namespace resilience::redis {
@@ -37,16 +39,18 @@ struct connection_statistics {
 /// share one socket; the last copy to go closes it.
 ///
 /// **Threads.** The connection owns a strand (made on the connector's executor) that alone
-/// touches the socket and the request queue. `call`, `call_reply`, `close`, `is_open` and
-/// `statistics` may be used from any thread and any executor, concurrently: a call posts its
-/// request into the strand, and its completion resumes the caller on the caller's own executor
-/// (inline when the thread that completes it already runs that executor, as Asio's own
-/// operations do). A handle must outlive the calls made through it, as an Asio I/O object must.
+/// touches the socket and the request queue. `call`, `call_reply`, `async_call`,
+/// `async_call_reply`, `close`, `is_open` and `statistics` may be used from any thread and any
+/// executor, concurrently: a call posts its request into the strand, and its completion resumes
+/// the caller on the caller's own executor (inline when the thread that completes it already
+/// runs that executor, as Asio's own operations do). A handle must outlive the calls made
+/// through it, as an Asio I/O object must.
 ///
 /// **Pipelining.** Requests are queued in call order. While one socket write is under way,
 /// the requests that arrive wait; the next write carries all of them at once (one buffer, one
 /// write). Replies are matched to callers in order. A waiting caller costs its coroutine frame
-/// and nothing else: its place in the queue lives in that frame.
+/// and nothing else: its place in the queue lives in that frame (for `async_call`, in one block
+/// from the handler's allocator). `call` and `async_call` share one queue and one order.
 ///
 /// **Failures.** When the socket fails (read or write error, end of file, a RESP protocol
 /// error), every request already written fails with the socket's code (connection_reset, eof,
@@ -76,6 +80,31 @@ class connection {
   /// As `call`, but an error reply is returned as a reply (`reply::is_error()`), with the
   /// server's message text. Only transport failures, cancellation and never_sent are errors.
   asio::awaitable<std::expected<reply, std::error_code>> call_reply(const command& cmd) const;
+
+  /// `call` as an Asio asynchronous operation completing with
+  /// `void(std::expected<reply, std::error_code>)`: same pipelining, failures and cancellation,
+  /// but the handler's own cancellation slot cancels it, so a layer can cancel one call without
+  /// running it in a coroutine of its own (resilience::async_service). The handler runs on its
+  /// associated executor (the connection's strand when it names none), never inside
+  /// `async_call`; inline from the strand when that executor is an io_context's running in the
+  /// completing thread, as `call` resumes its caller. The node and the handler live in one
+  /// block from the handler's associated allocator (default: Asio's per-thread recycling
+  /// allocator), so a warm thread allocates nothing. The command is lent until completion.
+  ///
+  ///     c.async_call(get, [](std::expected<reply, std::error_code> r) { ... });
+  ///     auto r = co_await c.async_call(get, asio::deferred);
+  template <class CompletionToken>
+  auto async_call(const command& cmd, CompletionToken&& token) const {
+    return asio::async_initiate<CompletionToken, void(std::expected<reply, std::error_code>)>(
+        detail::initiate_call<false>{}, token, state_.get(), &cmd);
+  }
+
+  /// `call_reply` as an asynchronous operation: an error reply is a reply. As `async_call`.
+  template <class CompletionToken>
+  auto async_call_reply(const command& cmd, CompletionToken&& token) const {
+    return asio::async_initiate<CompletionToken, void(std::expected<reply, std::error_code>)>(
+        detail::initiate_call<true>{}, token, state_.get(), &cmd);
+  }
 
   /// Closes the socket (on the strand): requests written fail with
   /// std::errc::connection_aborted, requests queued with never_sent; later calls fail at once
