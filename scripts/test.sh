@@ -34,7 +34,7 @@ want asan && configure_build_test asan -DCMAKE_BUILD_TYPE=Debug -DRESILIENCE_BUI
 # ThreadSanitizer needs only the tests that run on several threads: the *_threads_test files of
 # every middleware, the fallback's concurrency test, the fault proxy (its own thread) and the
 # Redis connection's multi-threaded tests.
-concurrent_tests='(threads?_test|concurrency_test|/faults/[a-z_]+_test|/redis/(pipeline|failure|cancellation)_test)\.cpp$'
+concurrent_tests='(threads?_test|concurrency_test|/faults/[a-z_]+_test|/redis/(pipeline|failure|cancellation|async_call)_test)\.cpp$'
 want tsan && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" configure_build_test tsan \
   -DCMAKE_BUILD_TYPE=Debug -DRESILIENCE_BUILD_BENCHMARKS=OFF -DRESILIENCE_BUILD_EXAMPLES=OFF -DRESILIENCE_BUILD_DEMO=OFF \
   -DRESILIENCE_TEST_SOURCES_MATCHING="$concurrent_tests" \
