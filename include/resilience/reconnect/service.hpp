@@ -226,12 +226,6 @@ class basic_reconnect_service {
                                                     this, std::move(held), &request, relay, std::move(handler)}));
   }
 
-  // The first attempt failed: the loop decides what follows, in a coroutine.
-  template <class Handler>
-  void continue_after(const request_type& request, first_failure_type first, Handler handler) {
-    spawn_call(request, std::move(first), std::move(handler));
-  }
-
   template <class Handler>
   void spawn_call(const request_type& request, std::optional<first_failure_type> first, Handler handler) {
     const auto executor = asio::get_associated_executor(handler, state_->executor());

@@ -89,9 +89,27 @@ struct first_attempt {
       std::move(handler)(typename Service::result_type(std::in_place, std::move(*result)));
       return;
     }
-    service->continue_after(*request, first_failure<typename Service::held_type, typename Service::service_error_type>{
-                                          std::move(held), std::move(result.error()), asked},
-                            std::move(handler));
+    // The loop decides what follows, in a coroutine.
+    service->spawn_call(*request,
+                        first_failure<typename Service::held_type, typename Service::service_error_type>{
+                            std::move(held), std::move(result.error()), asked},
+                        std::move(handler));
+  }
+};
+
+}  // namespace resilience::reconnect::detail
+
+namespace resilience::reconnect::detail {
+
+/// The `associator` of a handler that stands in for `Handler`, held as its `handler` member.
+template <template <class, class> class Associator, class StandIn, class Handler, class Default>
+struct forwarding_associator : Associator<Handler, Default> {
+  static typename Associator<Handler, Default>::type get(const StandIn& h) noexcept {
+    return Associator<Handler, Default>::get(h.handler);
+  }
+  static auto get(const StandIn& h, const Default& d) noexcept
+      -> decltype(Associator<Handler, Default>::get(h.handler, d)) {
+    return Associator<Handler, Default>::get(h.handler, d);
   }
 };
 
@@ -101,30 +119,14 @@ namespace boost::asio {
 
 template <template <class, class> class Associator, class Service, class Handler, class Default>
 struct associator<Associator, resilience::reconnect::detail::continuation_done<Service, Handler>, Default>
-    : Associator<Handler, Default> {
-  static typename Associator<Handler, Default>::type get(
-      const resilience::reconnect::detail::continuation_done<Service, Handler>& h) noexcept {
-    return Associator<Handler, Default>::get(h.handler);
-  }
-  static auto get(const resilience::reconnect::detail::continuation_done<Service, Handler>& h,
-                  const Default& d) noexcept -> decltype(Associator<Handler, Default>::get(h.handler, d)) {
-    return Associator<Handler, Default>::get(h.handler, d);
-  }
-};
+    : resilience::reconnect::detail::forwarding_associator<
+          Associator, resilience::reconnect::detail::continuation_done<Service, Handler>, Handler, Default> {};
 
 // The first attempt forwards everything; the initiation binds the relay's slot over it when the
 // caller has a slot of its own.
 template <template <class, class> class Associator, class Service, class Handler, class Default>
 struct associator<Associator, resilience::reconnect::detail::first_attempt<Service, Handler>, Default>
-    : Associator<Handler, Default> {
-  static typename Associator<Handler, Default>::type get(
-      const resilience::reconnect::detail::first_attempt<Service, Handler>& h) noexcept {
-    return Associator<Handler, Default>::get(h.handler);
-  }
-  static auto get(const resilience::reconnect::detail::first_attempt<Service, Handler>& h,
-                  const Default& d) noexcept -> decltype(Associator<Handler, Default>::get(h.handler, d)) {
-    return Associator<Handler, Default>::get(h.handler, d);
-  }
-};
+    : resilience::reconnect::detail::forwarding_associator<
+          Associator, resilience::reconnect::detail::first_attempt<Service, Handler>, Handler, Default> {};
 
 }  // namespace boost::asio

@@ -99,7 +99,7 @@ class deadline_queue final : public asio::execution_context::service {
     std::lock_guard lock(mutex_);
     if (!e.linked_) return;
     unlink(e);
-    if (head_ == nullptr && armed_for_ && !idle_check_posted_) post_idle_check();
+    check_idle_locked();
   }
 
   /// As `remove`, without looking at whether the timer is still needed: the caller calls
@@ -112,7 +112,7 @@ class deadline_queue final : public asio::execution_context::service {
   /// Schedules the timer's cancellation if no call waits any more.
   void check_idle() noexcept {
     std::lock_guard lock(mutex_);
-    if (head_ == nullptr && armed_for_ && !idle_check_posted_) post_idle_check();
+    check_idle_locked();
   }
 
   /// How often the timer was armed (for tests and benchmarks: the cost this queue saves).
@@ -136,6 +136,10 @@ class deadline_queue final : public asio::execution_context::service {
     while (head_ != nullptr) unlink(*head_);
     armed_for_.reset();
     timer_.reset();
+  }
+
+  void check_idle_locked() noexcept {
+    if (head_ == nullptr && armed_for_ && !idle_check_posted_) post_idle_check();
   }
 
   // Runs after the handlers already queued, the caller's next call among them.
