@@ -9,6 +9,7 @@
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/strand.hpp>
 
 #include <resilience/core/async_service.hpp>
 
@@ -54,6 +55,8 @@ struct async_service_on_virtual_time {
         },
         token);
   }
+
+  asio::any_io_executor get_executor() const noexcept { return executor; }
 
   awaitable_result<std::string, std::error_code> call(const std::string& request) {
     ++*coroutine_calls;
@@ -133,6 +136,153 @@ TEST_F(async_inner_test, an_inner_operation_that_throws_when_started_fails_the_c
   ASSERT_FALSE(r.has_value());
   EXPECT_NE(r.error(), timeout::errc::elapsed);
   EXPECT_EQ(elapsed, 0ms);
+}
+
+
+// The timeout's own asynchronous-operation form: the race started from the initiation.
+class timeout_async_call_test : public async_inner_test {
+ public:
+  using service_type = decltype(test_layer(100ms).wrap(std::declval<async_service_on_virtual_time>()));
+  using result_type = result_of<service_type>;
+
+ protected:
+  struct answer {
+    std::optional<result_type> result;
+    bool on_strand = false;
+  };
+
+  /// Starts `svc.async_call(request, handler)` with a plain callback bound to `strand` (and to
+  /// `signal`'s slot when given); returns where the answer lands. `inside` tells whether the
+  /// handler ran inside async_call itself.
+  template <class Service>
+  std::shared_ptr<answer> start_async(Service& svc, const std::string& request, bool& inside,
+                                      asio::cancellation_signal* signal = nullptr) {
+    auto out = std::make_shared<answer>();
+    auto strand = asio::make_strand(ctx);
+    auto handler = asio::bind_executor(strand, [out, strand](result_type r) {
+      out->on_strand = strand.running_in_this_thread();
+      out->result.emplace(std::move(r));
+    });
+    inside = true;
+    if (signal) {
+      svc.async_call(request, asio::bind_cancellation_slot(signal->slot(), std::move(handler)));
+    } else {
+      svc.async_call(request, std::move(handler));
+    }
+    inside = out->result.has_value();
+    return out;
+  }
+};
+
+static_assert(async_service<timeout_async_call_test::service_type>);
+
+TEST_F(timeout_async_call_test, answers_the_inner_answer_on_the_handlers_executor_never_inside_async_call) {
+  auto svc = test_layer(100ms).wrap(inner(10ms));
+  const std::string request = "a";
+  bool inside = false;
+  auto out = start_async(svc, request, inside);
+  EXPECT_FALSE(inside);
+  ASSERT_TRUE(time.advance_until([&] { return out->result.has_value(); }, 1s));
+  ASSERT_TRUE(out->result->has_value());
+  EXPECT_EQ(**out->result, "done:a");
+  EXPECT_TRUE(out->on_strand);
+}
+
+TEST_F(timeout_async_call_test, the_deadline_answers_elapsed_and_cancels_the_inner_operation) {
+  auto service = inner(1s);
+  auto svc = test_layer(100ms).wrap(service);
+  const std::string request = "a";
+  bool inside = false;
+  const auto began = testing::manual_clock::now();
+  auto out = start_async(svc, request, inside);
+  ASSERT_TRUE(time.advance_until([&] { return out->result.has_value(); }, 10s));
+  EXPECT_EQ(testing::manual_clock::now() - began, 100ms);
+  ASSERT_FALSE(out->result->has_value());
+  EXPECT_EQ(out->result->error(), timeout::errc::elapsed);
+  time.run_until_idle();
+  EXPECT_EQ(service.seen->cancelled, 1);
+}
+
+TEST_F(timeout_async_call_test, the_race_keeps_its_own_copy_of_the_lent_request) {
+  auto service = inner(300ms, false);
+  auto svc = test_layer(100ms).wrap(service);
+  auto request = std::make_optional(std::string(64, 'r'));
+  bool inside = false;
+  auto out = start_async(svc, *request, inside);
+  ASSERT_TRUE(time.advance_until([&] { return out->result.has_value(); }, 10s));
+  EXPECT_EQ(out->result->error(), timeout::errc::elapsed);
+  request.reset();  // lent until the answer only: an abandoned inner call must not read it (ASan)
+  time.advance(200ms);
+  EXPECT_EQ(service.seen->finished, 1);
+  EXPECT_EQ(service.seen->last_request, std::string(64, 'r'));
+}
+
+TEST_F(timeout_async_call_test, the_callers_cancellation_answers_cancelled_and_cancels_the_inner_operation) {
+  auto service = inner(1s);
+  auto svc = test_layer(100ms).wrap(service);
+  const std::string request = "a";
+  asio::cancellation_signal signal;
+  bool inside = false;
+  auto out = start_async(svc, request, inside, &signal);
+  time.advance(30ms);
+  signal.emit(asio::cancellation_type::terminal);
+  time.run_until_idle();
+  ASSERT_TRUE(out->result.has_value());
+  EXPECT_EQ(out->result->error(), std::errc::operation_canceled);
+  EXPECT_EQ(service.seen->cancelled, 1);
+}
+
+TEST_F(timeout_async_call_test, a_call_without_a_bound_is_the_inner_operation_itself) {
+  auto svc = test_layer(100ms)
+                 .deadline_for([](const std::string&) { return timeout::no_deadline; })
+                 .wrap(inner(5s));
+  const std::string request = "a";
+  bool inside = false;
+  auto out = start_async(svc, request, inside);
+  ASSERT_TRUE(time.advance_until([&] { return out->result.has_value(); }, 10s));
+  ASSERT_TRUE(out->result->has_value());
+  EXPECT_EQ(**out->result, "done:a");
+  EXPECT_TRUE(out->on_strand);
+}
+
+TEST_F(timeout_async_call_test, a_throwing_deadline_function_fails_the_call_through_a_post) {
+  auto service = inner(10ms);
+  auto svc = test_layer(100ms)
+                 .deadline_for([](const std::string&) -> std::chrono::milliseconds { throw std::runtime_error("no"); })
+                 .wrap(service);
+  const std::string request = "a";
+  bool inside = false;
+  auto out = start_async(svc, request, inside);
+  EXPECT_FALSE(inside);
+  time.run_until_idle();
+  ASSERT_TRUE(out->result.has_value());
+  EXPECT_FALSE(out->result->has_value());
+  EXPECT_EQ(service.seen->calls, 0);
+}
+
+TEST_F(timeout_async_call_test, a_handler_without_an_executor_completes_on_the_inner_services) {
+  auto svc = test_layer(100ms).wrap(inner(10ms));
+  const std::string request = "a";
+  std::optional<result_type> got;
+  svc.async_call(request, [&](result_type r) { got.emplace(std::move(r)); });
+  EXPECT_FALSE(got.has_value());
+  ASSERT_TRUE(time.advance_until([&] { return got.has_value(); }, 1s));
+  EXPECT_EQ(**got, "done:a");
+  EXPECT_EQ(svc.get_executor(), asio::any_io_executor(ctx.get_executor()));
+}
+
+TEST_F(timeout_async_call_test, awaits_with_deferred_from_a_coroutine) {
+  auto svc = test_layer(100ms).wrap(inner(10ms));
+  std::optional<result_type> got;
+  asio::co_spawn(
+      ctx,
+      [&]() -> asio::awaitable<void> {
+        const std::string request = "b";
+        got.emplace(co_await svc.async_call(request, asio::deferred));
+      },
+      asio::detached);
+  ASSERT_TRUE(time.advance_until([&] { return got.has_value(); }, 1s));
+  EXPECT_EQ(**got, "done:b");
 }
 
 }  // namespace

@@ -81,6 +81,11 @@ class basic_reconnect_service {
         [this](auto handler, const request_type* r) { start_call(*r, std::move(handler)); }, token, &request);
   }
 
+  /// The executor it was built with: its connects, probes and timers run there, and an
+  /// `async_call` whose handler names no executor of its own completes there (Asio's rule for
+  /// an I/O object's operations).
+  asio::any_io_executor get_executor() const noexcept { return state_->executor(); }
+
   /// Connects now instead of on the first call (or waits for the episode under way).
   asio::awaitable<std::expected<void, error_type>> connect() {
     std::optional<typename Timing::clock::time_point> deadline;
@@ -217,8 +222,8 @@ class basic_reconnect_service {
     auto held = state_->acquire();
     if (!held) return spawn_call(request, std::nullopt, std::move(handler));
     auto caller_slot = asio::get_associated_cancellation_slot(handler);
-    reconnect::detail::cancellation_relay* relay =
-        caller_slot.is_connected() ? &caller_slot.template emplace<reconnect::detail::cancellation_relay>() : nullptr;
+    resilience::detail::cancellation_relay* relay =
+        caller_slot.is_connected() ? &caller_slot.template emplace<resilience::detail::cancellation_relay>() : nullptr;
     auto relayed = relay != nullptr ? relay->slot() : asio::cancellation_slot();
     auto& connection = held->connection;
     connection.async_call(request, asio::bind_cancellation_slot(
@@ -230,7 +235,8 @@ class basic_reconnect_service {
   void spawn_call(const request_type& request, std::optional<first_failure_type> first, Handler handler) {
     const auto executor = asio::get_associated_executor(handler, state_->executor());
     asio::co_spawn(executor, call_from(request, std::move(first)),
-                   reconnect::detail::continuation_done<basic_reconnect_service, Handler>{std::move(handler)});
+                   resilience::detail::spawned_answer<result_type, reconnect::detail::loop_threw<basic_reconnect_service>, Handler>{
+                       std::move(handler)});
   }
 
   // Lends the request when the connection borrows it; otherwise copies it only if it may be

@@ -3,16 +3,23 @@
 #include <chrono>
 #include <exception>
 #include <memory>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
+#include <boost/asio/append.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
 #include <boost/asio/deferred.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
 
+#include <resilience/core/async_service.hpp>
 #include <resilience/core/service.hpp>
 #include <resilience/core/timing.hpp>
 #include <resilience/timeout/config.hpp>
 #include <resilience/timeout/detail/bound.hpp>
+#include <resilience/timeout/detail/call_operation.hpp>
 #include <resilience/timeout/detail/race.hpp>
 #include <resilience/timeout/detail/state.hpp>
 #include <resilience/timeout/error.hpp>
@@ -79,14 +86,27 @@ class basic_timeout_service {
       // Asio refused to start (the caller's coroutine was already cancelled), or memory ran out.
       co_return shared.failed_with(std::current_exception());
     }
-    switch (outcome.end) {
-      case timeout::detail::race_end::inner_finished: co_return std::move(*outcome.result);
-      case timeout::detail::race_end::deadline_passed:
-        if (shared.has_listeners()) shared.timed_out(bound.duration, since(start), true);
-        co_return std::unexpected(shared.elapsed(true));
-      case timeout::detail::race_end::caller_cancelled: break;
-    }
-    co_return std::unexpected(shared.cancelled());
+    co_return timeout::detail::conclude_race<clock>(shared, std::move(outcome), bound.duration, start);
+  }
+
+  /// The timed call as an Asio asynchronous operation (core/async_service.hpp), offered when the
+  /// inner service offers one: the race is started from the initiation, with no coroutine of the
+  /// timeout's own. The request is lent, as the form's contract says; the race keeps the one
+  /// copy an abandoned inner call may still read after its caller was answered. The deadline's
+  /// timer and the caller's answer run on the handler's associated executor, else on the inner
+  /// service's (`get_executor()`).
+  template <class CompletionToken>
+    requires async_service<Inner>
+  auto async_call(const request_type& request, CompletionToken&& token) {
+    return asio::async_initiate<CompletionToken, void(result_type)>(
+        [this](auto handler, const request_type* r) { start_call(*r, std::move(handler)); }, token, &request);
+  }
+
+  /// The inner service's executor, when it has one.
+  auto get_executor() const noexcept
+    requires requires(const Inner& i) { i.get_executor(); }
+  {
+    return state_->inner().get_executor();
   }
 
   const Inner& inner() const noexcept { return state_->inner(); }
@@ -109,8 +129,48 @@ class basic_timeout_service {
     return c;
   }
 
-  static std::chrono::nanoseconds since(typename clock::time_point start) {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now() - start);
+  template <class Handler>
+  void start_call(const request_type& request, Handler handler) {
+    auto& shared = *state_;
+    const auto executor = executor_for(handler);
+    std::exception_ptr thrown;
+    const auto bound = shared.bound_for(request, thrown);
+    if (thrown) return answer_later(executor, std::move(handler), shared.failed_with(std::move(thrown), false));
+
+    using kind = timeout::detail::bound::kind;
+    if (bound.what == kind::unbounded) {
+      return shared.inner().async_call(request,
+                                       timeout::detail::settled_answer<state_type, Handler>{&shared, std::move(handler)});
+    }
+    if (bound.what == kind::spent) {
+      if (shared.has_listeners()) shared.timed_out(bound.duration, std::chrono::nanoseconds::zero(), false);
+      return answer_later(executor, std::move(handler), result_type(std::unexpect, shared.elapsed(false)));
+    }
+    const auto start = clock::now();
+    timeout::detail::async_race<Timing>(
+        state_, request_type(request), executor, start, bound.duration,
+        timeout::detail::expiry<clock>(start, bound.duration),
+        timeout::detail::race_answer<clock, state_type, Handler>{&shared, bound.duration, start, std::move(handler)});
+  }
+
+  // Answers decided inside the initiation go through a post: never inside async_call itself.
+  template <class Executor, class Handler>
+  static void answer_later(const Executor& executor, Handler handler, result_type result) {
+    asio::post(executor, asio::append(std::move(handler), std::move(result)));
+  }
+
+  // The caller's executor; for a handler that names none, the inner service's (Asio's rule for
+  // an I/O object's operations).
+  template <class Handler>
+  asio::any_io_executor executor_for(const Handler& handler) const {
+    if constexpr (requires(const Inner& i) { i.get_executor(); }) {
+      return asio::get_associated_executor(handler, state_->inner().get_executor());
+    } else {
+      static_assert(!std::is_same_v<asio::associated_executor_t<Handler>, asio::system_executor>,
+                    "resilience::timeout: async_call's handler names no executor and the inner service has no "
+                    "get_executor(); bind one (asio::bind_executor) or await it from a coroutine");
+      return asio::get_associated_executor(handler);
+    }
   }
 
   std::shared_ptr<state_type> state_;
