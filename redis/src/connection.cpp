@@ -109,7 +109,12 @@ void basic_connection_state<Executor>::submit_node(call_node& p, asio::cancellat
     return;
   }
   if (slot.is_connected()) slot.template emplace<canceller>(this, &p, p.id);
-  asio::dispatch(strand_, [this, &p] { enqueue(p); });
+  try {
+    asio::dispatch(strand_, [this, &p] { enqueue(p); });
+  } catch (...) {  // out of memory: nothing was queued; the node's owner frees it and rethrows
+    if (slot.is_connected()) slot.clear();
+    throw;
+  }
 }
 
 template <class Executor>
@@ -212,7 +217,13 @@ void basic_connection_state<Executor>::on_read(const boost::system::error_code& 
   }
   // Callers resumed inline queue their next request as they go: one write takes them all.
   completing_ = true;
-  complete_all(first);
+  try {
+    complete_all(first);
+  } catch (...) {  // a caller's handler threw: Asio lets it leave run(); the connection goes on
+    completing_ = false;
+    flush();
+    throw;
+  }
   completing_ = false;
   flush();
 }
@@ -292,12 +303,23 @@ void basic_connection_state<Executor>::complete(call_node& p, resume how) {
   p.resume(p, how, *this);
 }
 
+// A handler that throws while resumed inline leaves through run(), as with Asio's own
+// operations; the rest of its batch is answered all the same, through posts.
 template <class Executor>
 void basic_connection_state<Executor>::complete_all(call_node* first) {
   while (first != nullptr) {
     call_node* p = first;
     first = p->next_done;  // read before the caller may resume and take its node away
-    complete(*p, resume::may_be_inline);
+    try {
+      complete(*p, resume::may_be_inline);
+    } catch (...) {
+      while (first != nullptr) {
+        call_node* rest = first;
+        first = rest->next_done;
+        complete(*rest, resume::posted);
+      }
+      throw;
+    }
   }
 }
 

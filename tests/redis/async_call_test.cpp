@@ -225,6 +225,31 @@ TEST_F(async_call_fixture, total_cancellation_leaves_a_written_call_to_finish) {
 
 // A signal that outlives the call (a timeout layer reuses one for every call) must find no
 // canceller of the finished call in its slot.
+// Asio lets a handler's exception leave run(); the calls answered in the same batch still get
+// their answers, and the connection still serves calls (it is not left mid-batch).
+TEST_F(async_call_fixture, a_handler_that_throws_leaves_the_rest_of_its_batch_answered_and_the_connection_working) {
+  auto c = connect();
+  auto second = make_slot(), third = make_slot();
+  const redis::command ping{"PING"};  // lent to the three calls until they complete
+  c.async_call(ping, [](redis_result) { throw std::runtime_error("a caller's handler"); });
+  c.async_call(ping, store_in(second));
+  c.async_call(ping, store_in(third));
+  int thrown = 0;
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (!(second->has_value() && third->has_value()) && std::chrono::steady_clock::now() < deadline) {
+    try {
+      run_until(ctx, [&] { return second->has_value() && third->has_value(); }, 1s);
+    } catch (const std::runtime_error&) {
+      ++thrown;
+    }
+  }
+  EXPECT_EQ(thrown, 1);
+  ASSERT_TRUE(second->has_value() && third->has_value());
+  EXPECT_EQ(**second, R::make_status("PONG"));
+  EXPECT_EQ(**third, R::make_status("PONG"));
+  EXPECT_EQ(async_call(c, redis::command{"PING"}), R::make_status("PONG"));
+}
+
 TEST_F(async_call_fixture, a_completed_call_leaves_nothing_in_its_cancellation_slot) {
   auto c = connect();
   asio::cancellation_signal signal;

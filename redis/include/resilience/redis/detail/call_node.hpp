@@ -63,7 +63,8 @@ struct call_node {
 
 // Defined in the compiled library (connection.cpp).
 /// Any thread: queues `node` (or fails it at once when the connection is closed), with a
-/// canceller in `slot` when it is connected.
+/// canceller in `slot` when it is connected. Throws only when memory runs out, and then has
+/// queued nothing and left nothing in `slot`: the node is still its owner's.
 void submit_node(connection_state& state, call_node& node, asio::cancellation_slot slot);
 /// The connection's strand, where a handler without an executor of its own completes.
 asio::any_io_executor strand_of(connection_state& state);
@@ -124,7 +125,12 @@ class async_node final : public call_node {
       std::allocator_traits<allocator_type>::deallocate(alloc, node, 1);
       throw;
     }
-    submit_node(state, *node, slot);
+    try {
+      submit_node(state, *node, slot);
+    } catch (...) {  // not queued (memory ran out): the call never started, as Asio's rule has it
+      destroy(node, alloc);
+      throw;
+    }
   }
 
   /// An empty connection handle: nothing to queue, the call fails with never_sent, posted.
