@@ -1,6 +1,7 @@
 // The deadline: when it passes, the caller is answered `elapsed` at exactly that virtual time and
 // the inner call is cancelled; an inner call that ends first is answered unchanged. A per-request
 // deadline overrides the default.
+#include <memory>
 #include <stdexcept>
 #include <vector>
 
@@ -225,6 +226,21 @@ TEST_F(timeout_test, calls_one_after_another_keep_the_timer_armed_between_them) 
   EXPECT_EQ(queue::of(ctx.get_executor()).timer_arms(), 8u);
   ctx.poll();
   EXPECT_EQ(asio::use_service<testing::detail::manual_timer_service>(ctx).next_expiry(), std::nullopt);
+}
+
+
+// Each thread remembers the last context's queue; a context made after another was destroyed
+// (often at the same address) must get a queue of its own, never the dead one's.
+TEST_F(timeout_test, a_new_context_gets_its_own_deadline_queue_after_the_old_one_is_gone) {
+  using queue = timeout::detail::deadline_queue<testing::manual_timing>;
+  for (int round = 0; round < 3; ++round) {
+    auto fresh = std::make_unique<asio::io_context>();
+    auto& found = queue::of(fresh->get_executor());
+    EXPECT_EQ(&found, &asio::use_service<queue>(*fresh));
+    EXPECT_EQ(&queue::of(fresh->get_executor()), &found);
+    EXPECT_EQ(found.timer_arms(), 0u);
+  }
+  EXPECT_EQ(&queue::of(ctx.get_executor()), &asio::use_service<queue>(ctx));
 }
 
 }  // namespace

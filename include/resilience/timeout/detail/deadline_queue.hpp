@@ -22,6 +22,7 @@
 // context). It holds entries by raw pointer and takes a strong reference before acting for one
 // (an entry that is being destroyed answers none and is simply dropped); an entry unlinks itself
 // before it goes. When the context shuts down, the queue forgets its entries and its timer.
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -78,9 +79,21 @@ class deadline_queue final : public asio::execution_context::service {
 
   explicit deadline_queue(asio::execution_context& context) : asio::execution_context::service(context) {}
 
-  /// The queue of the context `executor` runs on.
+  ~deadline_queue() override { generation_of_queues.fetch_add(1, std::memory_order_release); }
+
+  /// The queue of the context `executor` runs on. Asio's lookup takes the context's service
+  /// registry lock and walks its list, on every timed call; a thread remembers the last queue it
+  /// found instead. The memory is forgotten when any queue of this type is destroyed (with its
+  /// context), so a new context at the old one's address is never given a dead queue; a context
+  /// is not destroyed while calls run on it.
   static deadline_queue& of(const asio::any_io_executor& executor) {
-    return asio::use_service<deadline_queue>(asio::query(executor, asio::execution::context));
+    auto& context = asio::query(executor, asio::execution::context);
+    thread_local last_found found;
+    const auto generation = generation_of_queues.load(std::memory_order_acquire);
+    if (found.context != &context || found.generation != generation) {
+      found = {&context, &asio::use_service<deadline_queue>(context), generation};
+    }
+    return *found.queue;
   }
 
   /// Waits for `expiry` on behalf of `e`. `executor` makes the timer if there is none yet.
@@ -109,8 +122,10 @@ class deadline_queue final : public asio::execution_context::service {
     if (e.linked_) unlink(e);
   }
 
-  /// Schedules the timer's cancellation if no call waits any more.
+  /// Schedules the timer's cancellation if no call waits any more. Without the lock while calls
+  /// wait (the list cannot have emptied unseen: whoever empties it checks after).
   void check_idle() noexcept {
+    if (!maybe_idle_.load(std::memory_order_relaxed)) return;
     std::lock_guard lock(mutex_);
     check_idle_locked();
   }
@@ -170,6 +185,7 @@ class deadline_queue final : public asio::execution_context::service {
     (before != nullptr ? before->next_ : head_) = &e;
     (after != nullptr ? after->prev_ : tail_) = &e;
     e.linked_ = true;
+    maybe_idle_.store(false, std::memory_order_relaxed);
   }
 
   void unlink(entry& e) noexcept {
@@ -177,6 +193,7 @@ class deadline_queue final : public asio::execution_context::service {
     (e.next_ != nullptr ? e.next_->prev_ : tail_) = e.prev_;
     e.prev_ = e.next_ = nullptr;
     e.linked_ = false;
+    if (head_ == nullptr) maybe_idle_.store(true, std::memory_order_relaxed);
   }
 
   // Re-arming cancels the wait under way; its handler then sees an older generation.
@@ -205,7 +222,15 @@ class deadline_queue final : public asio::execution_context::service {
     for (auto& [e, keep] : due) e->deadline_passed();
   }
 
+  struct last_found {
+    asio::execution_context* context = nullptr;
+    deadline_queue* queue = nullptr;
+    std::uint64_t generation = 0;
+  };
+  static inline std::atomic<std::uint64_t> generation_of_queues{0};
+
   mutable std::mutex mutex_;
+  std::atomic<bool> maybe_idle_{true};  // written under mutex_: the list emptied since it last filled
   entry* head_ = nullptr;
   entry* tail_ = nullptr;
   std::optional<typename Timing::timer> timer_;
