@@ -154,7 +154,11 @@ struct per_call {
   double copies = 0;
 };
 
-template <class Service, class More>
+/// How each call is made: `svc.call(r)`, or with `operation`, `svc.async_call(r, asio::deferred)`
+/// (the asynchronous-operation form, core/async_service.hpp).
+enum class form : std::uint8_t { call, operation };
+
+template <form Form = form::call, class Service, class More>
 per_call call_loop(asio::io_context& ctx, Service& svc, loop_options options, More more) {
   std::vector<asio::cancellation_signal> pending(static_cast<std::size_t>(options.calls_in_flight));
   const request hung{hang};  // lent to the calls in flight: it outlives them
@@ -166,16 +170,23 @@ per_call call_loop(asio::io_context& ctx, Service& svc, loop_options options, Mo
   asio::steady_timer reactor_present(ctx);
   per_call out;
   asio::cancellation_signal caller;
+  auto once = [&svc](const request& r) {
+    if constexpr (Form == form::operation) {
+      return svc.async_call(r, asio::deferred);
+    } else {
+      return svc.call(r);
+    }
+  };
   auto loop = [&]() -> asio::awaitable<void> {
     request r{0};
     // Warm up: connect lazily and fill Asio's frame recycling caches.
-    for (int i = 0; i < 16; ++i) benchmark::DoNotOptimize(co_await svc.call(r));
+    for (int i = 0; i < 16; ++i) benchmark::DoNotOptimize(co_await once(r));
     const auto allocations_before = allocations();
     const auto copies_before = request_copies.load(std::memory_order_relaxed);
     std::uint64_t calls = 0;
     while (more()) {
       ++r.value;
-      auto answer = co_await svc.call(r);
+      auto answer = co_await once(r);
       benchmark::DoNotOptimize(answer);
       ++calls;
     }
@@ -219,6 +230,17 @@ void run_calls(benchmark::State& state, MakeService make, loop_options options =
   state.counters["allocs_per_call"] = timed.allocations;
   state.counters["copies_per_call"] = timed.copies;
   state.counters["copies_by_value"] = copies_by_value(make, options);
+}
+
+/// The same, each call made as `svc.async_call(r, asio::deferred)`. The operation form lends
+/// its request by contract, so there is no by-value variant to count.
+template <class MakeService>
+void run_operations(benchmark::State& state, MakeService make, loop_options options = {}) {
+  asio::io_context ctx;
+  auto svc = make(ctx.get_executor(), borrowing{});
+  const auto timed = call_loop<form::operation>(ctx, svc, options, [&] { return state.KeepRunning(); });
+  state.counters["allocs_per_call"] = timed.allocations;
+  state.counters["copies_per_call"] = timed.copies;
 }
 
 }  // namespace bench

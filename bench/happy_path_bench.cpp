@@ -77,6 +77,58 @@ void stack_async_connection(benchmark::State& state) {
 }
 BENCHMARK(stack_async_connection);
 
+// Every call made as `async_call(r, asio::deferred)`, the operation form: each layer's operation
+// starts the one below it from its own initiation, with no coroutine frame per layer.
+// `bare_operation` is the connection's operation awaited the same way, the reference for these.
+void bare_operation(benchmark::State& state) {
+  bench::run_operations(state, [](auto, auto pass) { return bench::connection<bench::trivial_async_connection>(pass); });
+}
+BENCHMARK(bare_operation);
+
+void reconnect_operation(benchmark::State& state) {
+  bench::run_operations(state, [](auto executor, auto pass) {
+    return resilience::reconnect_layer(executor).wrap(bench::connector<bench::trivial_async_connection>(pass));
+  });
+}
+BENCHMARK(reconnect_operation);
+
+void timeout_operation(benchmark::State& state) {
+  bench::run_operations(state, [](auto, auto pass) {
+    return resilience::timeout_layer(500ms).wrap(bench::connection<bench::trivial_async_connection>(pass));
+  });
+}
+BENCHMARK(timeout_operation);
+
+void fallback_operation(benchmark::State& state) {
+  bench::run_operations(state, [](auto, auto pass) {
+    return resilience::fallback_layer(fallback::value(std::uint64_t{0}))
+        .wrap(bench::connection<bench::trivial_async_connection>(pass));
+  });
+}
+BENCHMARK(fallback_operation);
+
+void retry_operation(benchmark::State& state) {
+  bench::run_operations(state, [](auto, auto pass) {
+    return resilience::retry_layer({.max_attempts = 3}).wrap(bench::connection<bench::trivial_async_connection>(pass));
+  });
+}
+BENCHMARK(retry_operation);
+
+void stack_operation(benchmark::State& state) {
+  bench::run_operations(state, [](auto executor, auto pass) {
+    return recommended_stack<bench::trivial_async_connection>(executor, pass, {.duration = 500ms});
+  });
+}
+BENCHMARK(stack_operation);
+
+void stack_no_deadline_operation(benchmark::State& state) {
+  bench::run_operations(state, [](auto executor, auto pass) {
+    return recommended_stack<bench::trivial_async_connection>(executor, pass,
+                                                              {.duration = resilience::timeout::no_deadline});
+  });
+}
+BENCHMARK(stack_no_deadline_operation);
+
 void any_service(benchmark::State& state) {
   bench::run_calls(state, [](auto, auto pass) {
     return resilience::any_service<bench::request, std::uint64_t, std::error_code>(

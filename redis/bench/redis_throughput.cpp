@@ -47,6 +47,7 @@ struct options {
   int threads = 1;
   std::string mix = "get";
   std::string through = "bare";
+  bool as_operation = true;  // --form operation (async_call) or call
   int compare_rounds = 0;  // 0: one run of `through`
 };
 
@@ -55,11 +56,14 @@ struct options {
   std::fprintf(error ? stderr : stdout,
                "usage: resilience_redis_throughput [--host H] [--port P] [--seconds S] [--warmup S]\n"
                "                                   [--coroutines N] [--threads T] [--mix get|setget]\n"
-               "                                   [--through bare|stack|untimed] [--compare ROUNDS]\n"
+               "                                   [--through bare|stack|untimed] [--form operation|call]\n"
+               "                                   [--compare ROUNDS]\n"
                "Runs N coroutines calling one connection for S seconds (after a warm-up, default 1 s)\n"
                "against a redis-server you started, e.g.: redis-server --port 6390 --save '' --appendonly no &\n"
                "--through stack: through fallback -> retry -> timeout -> reconnect (docs/stacks.md).\n"
                "--through untimed: the same without the timeout (reconnect's probe bounds a hung connection).\n"
+               "--form: each request as co_await svc.async_call(c, asio::deferred) (operation, the default)\n"
+               "        or as co_await svc.call(c) (call, the coroutine form), for every service.\n"
                "--compare R: R rounds of each of the three, in rotation; prints medians and the ratios.\n");
   std::exit(error ? 2 : 0);
 }
@@ -101,6 +105,9 @@ options parse(int argc, char** argv) {
       if (value != "bare" && value != "stack" && value != "untimed")
         usage(("--through wants bare, stack or untimed (got '" + std::string(value) + "')").c_str());
       o.through = value;
+    } else if (flag == "--form") {
+      if (value != "operation" && value != "call") usage(("--form wants operation or call (got '" + std::string(value) + "')").c_str());
+      o.as_operation = value == "operation";
     } else if (flag == "--compare") {
       o.compare_rounds = number(flag, value, 1, 1000);
     } else {
@@ -118,6 +125,7 @@ throughput::workload workload_of(const options& o) {
   return {.coroutines = o.coroutines,
           .threads = o.threads,
           .set_then_get = o.mix == "setget",
+          .as_operation = o.as_operation,
           .warm_up = to_duration(o.warm_up),
           .measured = to_duration(o.seconds)};
 }
@@ -126,15 +134,20 @@ redis::config redis_config(const options& o) {
   return {.host = o.host, .port = o.port, .connect_timeout = std::chrono::seconds(5)};
 }
 
-/// The bare connection: connected once, called directly.
+/// The bare connection, connected once, called directly in either form.
+struct bare {
+  redis::connector connector;
+  redis::connection connection;
+  asio::awaitable<std::expected<redis::reply, std::error_code>> call(const redis::command& c) const {
+    return connection.call(c);
+  }
+  template <class Token>
+  auto async_call(const redis::command& c, Token&& token) const {
+    return connection.async_call(c, std::forward<Token>(token));
+  }
+};
+
 throughput::round_result bare_round(const options& o, redis::connection_statistics& statistics) {
-  struct bare {
-    redis::connector connector;
-    redis::connection connection;
-    asio::awaitable<std::expected<redis::reply, std::error_code>> call(const redis::command& c) const {
-      return connection.call(c);
-    }
-  };
   return throughput::run_round(
       workload_of(o), [&](asio::any_io_executor ex) { return bare{redis::connector(ex, redis_config(o)), {}}; },
       [](bare& b) -> asio::awaitable<std::string> {
@@ -206,6 +219,8 @@ throughput::round_result round_of(const options& o, const std::string& through, 
   return bare_round(o, st);
 }
 
+const char* form_name(const options& o) { return o.as_operation ? "each request as async_call" : "each request as call"; }
+
 const char* step_name(const options& o) { return o.mix == "get" ? "GET" : "SET+GET pair"; }
 
 int single_run(const options& o) {
@@ -215,8 +230,9 @@ int single_run(const options& o) {
     std::fprintf(stderr, "cannot connect to %s:%u: %s\n", o.host.c_str(), static_cast<unsigned>(o.port), r.failure.c_str());
     return 1;
   }
-  std::printf("mix %s, %d coroutines, %d thread(s), one connection%s, %g s measured\n", o.mix.c_str(), o.coroutines,
-              o.threads, o.through == "stack" ? ", through the recommended stack" : o.through == "untimed" ? ", through the stack without the timeout" : "", o.seconds);
+  std::printf("mix %s, %d coroutines, %d thread(s), one connection%s, %s, %g s measured\n", o.mix.c_str(), o.coroutines,
+              o.threads, o.through == "stack" ? ", through the recommended stack" : o.through == "untimed" ? ", through the stack without the timeout" : "",
+              form_name(o), o.seconds);
   std::printf("requests/s   %.0f\n", r.requests_per_second);
   std::printf("errors       %llu\n", static_cast<unsigned long long>(r.errors));
   std::printf("latency (us) p50 %.1f  p99 %.1f  p99.9 %.1f  max %.1f  (one %s)\n", r.p50_us, r.p99_us, r.p999_us,
@@ -259,9 +275,9 @@ struct series {
 };
 
 int compare(const options& o) {
-  std::printf("mix %s: %d coroutines on one connection, %d thread(s), %d rounds of %g s (after %g s of warm-up) "
+  std::printf("mix %s: %d coroutines on one connection, %d thread(s), %s, %d rounds of %g s (after %g s of warm-up) "
               "of each service, in rotation\n\n",
-              o.mix.c_str(), o.coroutines, o.threads, o.compare_rounds, o.seconds, o.warm_up);
+              o.mix.c_str(), o.coroutines, o.threads, form_name(o), o.compare_rounds, o.seconds, o.warm_up);
   std::printf("round  service  requests/s  p50 us  p99 us  client CPU us/request  errors\n");
   const char* services[3] = {"bare", "stack", "untimed"};
   series measured[3];
@@ -289,9 +305,9 @@ int compare(const options& o) {
     }
   }
 
-  std::printf("\n| mix `%s`, %d coroutines, one connection | requests/s, median (min – max) of %d | p50 | p99 | "
+  std::printf("\n| mix `%s`, %d coroutines, one connection, `%s` | requests/s, median (min – max) of %d | p50 | p99 | "
               "client CPU per request | over bare: throughput (per round), client CPU |\n",
-              o.mix.c_str(), o.coroutines, o.compare_rounds);
+              o.mix.c_str(), o.coroutines, o.as_operation ? "async_call" : "call", o.compare_rounds);
   std::printf("| --- | ---: | ---: | ---: | ---: | ---: |\n");
   const char* names[3] = {"bare `redis::connection`", "recommended stack", "stack without the timeout"};
   for (int i = 0; i < 3; ++i) {

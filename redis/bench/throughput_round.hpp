@@ -15,6 +15,7 @@
 #include <vector>
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/deferred.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -32,6 +33,9 @@ struct workload {
   int coroutines = 64;
   int threads = 1;
   bool set_then_get = false;  ///< each step is SET then GET of the coroutine's own key; else one GET
+  /// Each request as `svc.async_call(c, asio::deferred)` (the asynchronous-operation form, where
+  /// the service offers it); else as `co_await svc.call(c)` (the coroutine form).
+  bool as_operation = true;
   std::chrono::nanoseconds warm_up = std::chrono::seconds(1);
   std::chrono::nanoseconds measured = std::chrono::seconds(5);
 };
@@ -68,9 +72,17 @@ bool answered(const Result& r, redis::reply_kind expected) {
   return r.has_value() && r->kind() == expected;
 }
 
-template <class Service>
+template <bool AsOperation, class Service>
 asio::awaitable<void> work(Service& svc, const workload& w, int id, clock_type::time_point measure_from,
                            clock_type::time_point until, worker_stats& stats) {
+  // No coroutine of its own: the request costs what the service's form costs.
+  auto send = [&svc](const redis::command& c) {
+    if constexpr (AsOperation) {
+      return svc.async_call(c, asio::deferred);
+    } else {
+      return svc.call(c);
+    }
+  };
   const std::string key = w.set_then_get ? "bench:key:" + std::to_string(id) : "bench:key";
   const redis::command get{"GET", key};
   const redis::command set{"SET", key, "value"};
@@ -78,8 +90,8 @@ asio::awaitable<void> work(Service& svc, const workload& w, int id, clock_type::
     const auto start = clock_type::now();
     if (start >= until) co_return;
     bool ok = true;
-    if (w.set_then_get) ok = answered(co_await svc.call(set), redis::reply_kind::status);
-    ok = answered(co_await svc.call(get), redis::reply_kind::string) && ok;
+    if (w.set_then_get) ok = answered(co_await send(set), redis::reply_kind::status);
+    ok = answered(co_await send(get), redis::reply_kind::string) && ok;
     const auto end = clock_type::now();
     if (start < measure_from) continue;
     stats.requests += w.set_then_get ? 2 : 1;
@@ -96,10 +108,17 @@ void start_workers(asio::io_context& ctx, Service& svc, Close close, const workl
                    std::vector<worker_stats>& stats) {
   auto remaining = std::make_shared<std::atomic<int>>(w.coroutines);
   for (int i = 0; i < w.coroutines; ++i) {
-    asio::co_spawn(ctx, work(svc, w, i, measure_from, until, stats[static_cast<std::size_t>(i)]),
-                   [&svc, close, remaining](std::exception_ptr) {
-                     if (--*remaining == 0) close(svc);  // every socket closes; run() returns
-                   });
+    auto& mine = stats[static_cast<std::size_t>(i)];
+    auto done = [&svc, close, remaining](std::exception_ptr) {
+      if (--*remaining == 0) close(svc);  // every socket closes; run() returns
+    };
+    if constexpr (resilience::async_service<Service>) {
+      if (w.as_operation) {
+        asio::co_spawn(ctx, work<true>(svc, w, i, measure_from, until, mine), done);
+        continue;
+      }
+    }
+    asio::co_spawn(ctx, work<false>(svc, w, i, measure_from, until, mine), done);
   }
 }
 

@@ -15,9 +15,13 @@
 #include <string>
 #include <system_error>
 
+#include <boost/asio/append.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <gtest/gtest.h>
 
 #include <resilience/reconnect.hpp>
@@ -36,6 +40,27 @@ struct borrowing_connection {
 
 struct by_value_connection {
   asio::awaitable<std::expected<std::size_t, std::error_code>> call(std::string request) { co_return request.size(); }
+};
+
+// Also offers its call as an asynchronous operation that allocates nothing of its own: it
+// answers through a post, whose memory Asio recycles on a warm thread.
+struct posting_connection {
+  using result_type = std::expected<std::size_t, std::error_code>;
+  asio::io_context::executor_type executor;
+
+  asio::awaitable<result_type> call(const std::string& request) { co_return request.size(); }
+
+  template <class Token>
+  auto async_call(const std::string& request, Token&& token) {
+    return asio::async_initiate<Token, void(result_type)>(
+        [this](auto handler, const std::string* r) {
+          const auto ex = asio::get_associated_executor(handler, executor);
+          asio::post(ex, asio::append(std::move(handler), result_type(r->size())));
+        },
+        token, &request);
+  }
+
+  asio::io_context::executor_type get_executor() const { return executor; }
 };
 
 struct borrowing_connector {
@@ -117,6 +142,59 @@ TEST(retry_cost, retry_over_reconnect_over_a_borrowing_connection_copies_nothing
       },
       calls);
   EXPECT_EQ(wrapped, bare<borrowing_connection>());
+}
+
+
+// Callbacks that make the next async_call from the previous one's handler; the count is taken in
+// the handlers, so the window holds calls and nothing else.
+template <class Service>
+struct async_chain {
+  Service* svc;
+  const std::string* request;
+  int remaining;
+  int measure_from;  // calls left when the count starts
+  std::uint64_t before = 0;
+  std::uint64_t after = 0;
+  bool failed = false;
+
+  void next() {
+    svc->async_call(*request, [this](auto r) {
+      if (!r) failed = true;
+      if (remaining == measure_from) before = heap_allocations.load();
+      if (--remaining == 0) {
+        after = heap_allocations.load();
+        return;
+      }
+      next();
+    });
+  }
+};
+
+template <class MakeService>
+std::uint64_t async_allocations_for(MakeService make) {
+  asio::io_context ctx;
+  auto svc = make(posting_connection{ctx.get_executor()});
+  const std::string request(200, 'x');  // far beyond the small-string buffer: a copy allocates
+  async_chain<decltype(svc)> chain{.svc = &svc, .request = &request, .remaining = calls + 200, .measure_from = calls};
+  chain.next();  // 200 to warm up
+  ctx.run();
+  if (chain.failed || chain.remaining != 0) throw std::runtime_error("a call failed");
+  return chain.after - chain.before;
+}
+
+TEST(retry_cost, an_async_call_whose_first_attempt_succeeds_allocates_nothing_beyond_the_inner_operation) {
+  const auto bare = async_allocations_for([](posting_connection c) { return c; });
+  ASSERT_EQ(bare, 0u) << "the premise: the inner operation allocates nothing on a warm thread";
+  const auto wrapped = async_allocations_for([](posting_connection c) {
+    return resilience::retry_layer()
+        .retry_if([](const std::error_code& e) { return e != std::errc::invalid_argument; })
+        .idempotent_if([](const std::string& r) { return r.starts_with("GET"); })
+        .retry_response_if([](std::size_t n) { return n == 0; })
+        .max_attempts_for([](const std::string&) { return 4u; })
+        .on_event([](const auto&) {})
+        .wrap(c);
+  });
+  EXPECT_EQ(wrapped, bare);
 }
 
 }  // namespace

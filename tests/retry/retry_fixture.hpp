@@ -8,6 +8,7 @@
 #include <expected>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <system_error>
 #include <utility>
@@ -15,6 +16,9 @@
 #include <vector>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/associated_cancellation_slot.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -56,25 +60,62 @@ struct script {
   std::vector<manual_clock::time_point> times;            // of every call
   std::vector<std::string> requests;
   std::chrono::nanoseconds call_delay{0};                  // virtual time each call takes
+  std::uint32_t async_calls = 0;                           // attempts started through async_call
+  bool async_call_throws = false;                          // async_call throws before starting anything
 };
 
-/// Borrows its request (`call(const std::string&)`), answers from the script.
-template <class Error>
+/// The text a request is recorded as.
+inline const std::string& text_of(const std::string& request) { return request; }
+
+/// Borrows its request (`call(const Request&)`), answers from the script.
+template <class Error, class Request = std::string>
 struct scripted_service {
   std::shared_ptr<script<Error>> s;
 
-  asio::awaitable<std::expected<std::string, Error>> call(const std::string& request) {
+  asio::awaitable<std::expected<std::string, Error>> call(const Request& request) {
     auto state = s;
     state->times.push_back(manual_clock::now());
-    state->requests.push_back(request);
+    state->requests.push_back(text_of(request));
     if (state->call_delay > 0ns) {
       testing::manual_timer t(co_await asio::this_coro::executor, state->call_delay);
-      co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+      co_await t.async_wait(asio::as_tuple(asio::use_awaitable));  // a cancelled wait still answers the script
     }
     auto answer = state->answers.front();
     if (state->answers.size() > 1) state->answers.pop_front();
     co_return answer;
   }
+};
+
+/// A scripted service that also offers its call as an asynchronous operation
+/// (core/async_service.hpp): the same call, run in a coroutine of its own on the handler's
+/// executor (else `executor`) with the handler's cancellation slot.
+template <class Error, class Request = std::string>
+struct scripted_async_service : scripted_service<Error, Request> {
+  using result_type = std::expected<std::string, Error>;
+  asio::any_io_executor executor{};
+
+  template <class Token>
+  auto async_call(const Request& request, Token&& token) {
+    return asio::async_initiate<Token, void(result_type)>(
+        [this](auto handler, const Request* r) {
+          if (this->s->async_call_throws) throw std::runtime_error("async_call refused to start");
+          ++this->s->async_calls;
+          auto ex = asio::get_associated_executor(handler, executor);
+          auto slot = asio::get_associated_cancellation_slot(handler);
+          asio::co_spawn(ex, this->call(*r),
+                         asio::bind_cancellation_slot(slot, [h = std::move(handler)](std::exception_ptr e, result_type out) mutable {
+                           if (e) std::rethrow_exception(e);
+                           std::move(h)(std::move(out));
+                         }));
+        },
+        token, &request);
+  }
+};
+
+/// The same, with `get_executor()`: a handler that names no executor completes there.
+template <class Error, class Request = std::string>
+struct scripted_io_service : scripted_async_service<Error, Request> {
+  asio::any_io_executor get_executor() const { return this->executor; }
 };
 
 using test_layer = basic_retry_layer<testing::manual_timing>;

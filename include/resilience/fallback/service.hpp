@@ -1,14 +1,24 @@
 #pragma once
 // The fallback service: calls the inner service and, when it fails (or its response is rejected),
-// answers with the strategies instead.
+// answers with the strategies instead. Two forms of the call share one decision after the inner
+// service's answer (`after_primary`): `call`, a coroutine, and `async_call`, an Asio operation
+// over an inner service that offers one (detail/call_operation.hpp).
 #include <exception>
 #include <expected>
 #include <memory>
+#include <optional>
 #include <string_view>
 #include <type_traits>
 #include <utility>
 
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/co_spawn.hpp>
+
+#include <resilience/core/async_service.hpp>
+#include <resilience/core/detail/completion_executor.hpp>
 #include <resilience/core/service.hpp>
+#include <resilience/fallback/detail/call_operation.hpp>
 #include <resilience/fallback/detail/chain.hpp>
 #include <resilience/fallback/detail/context.hpp>
 #include <resilience/fallback/detail/decide.hpp>
@@ -78,10 +88,44 @@ class fallback_service {
     return run<traced>(std::move(request));
   }
 
+  /// The call as an Asio asynchronous operation (core/async_service.hpp), offered when the inner
+  /// service offers one: completes with `void(std::expected<response_type, error_type>)`, with
+  /// the meaning of `call`. The request is lent until completion, to the inner operation and to
+  /// the strategies (never copied, unless a strategy takes it by value). It is the inner's own
+  /// operation with nothing spawned, unless the fallback runs an asynchronous strategy (a backup):
+  /// that continues in a coroutine on the handler's executor (else the inner's, if it has one).
+  ///
+  ///     auto r = co_await svc.async_call(request, asio::deferred);
+  template <class CompletionToken>
+    requires async_service<Inner>
+  auto async_call(const request_type& request, CompletionToken&& token) {
+    return initiate<lean>(request, std::forward<CompletionToken>(token));
+  }
+
+  /// As `async_call`, telling where the response came from (as `call_with_origin`).
+  template <class CompletionToken>
+    requires async_service<Inner>
+  auto async_call_with_origin(const request_type& request, CompletionToken&& token) {
+    return initiate<traced>(request, std::forward<CompletionToken>(token));
+  }
+
+  /// The inner service's executor, where it has one: an `async_call` whose handler names no
+  /// executor of its own completes there (Asio's rule for an I/O object's operations).
+  auto get_executor() const noexcept
+    requires requires(const Inner& i) { i.get_executor(); }
+  {
+    return inner_.get_executor();
+  }
+
   const Inner& inner() const noexcept { return inner_; }
   std::string_view name() const noexcept { return state_->name; }
 
  private:
+  template <class S, class F, class H>
+  friend struct fallback::detail::primary_answered;
+
+  using primary_result = std::expected<response_type, primary_error_type>;
+
   static constexpr bool borrows = resilience::detail::call_borrows_request<Inner>();
   static constexpr bool copies_request = Chain::needs_request && !borrows;
   static constexpr bool async_chain = Chain::template is_async<request_type, primary_error_type>;
@@ -103,30 +147,73 @@ class fallback_service {
   asio::awaitable<result<Form>> run(request_param request) {
     fallback::detail::kept_request<request_type, copies_request> kept(request);
     auto primary = co_await call_inner(request);
+    auto decided = after_primary<Form>(primary, kept.get(request), borrows);
+    if constexpr (async_chain) {
+      if (!decided) co_return co_await fall_back_async<Form>(std::move(primary), kept.get(request), borrows);
+    }
+    co_return std::move(*decided);
+  }
+
+  // The decision after the inner service's answer, for every form of the call: the call's
+  // result, or nothing yet when an asynchronous chain must run (`fall_back_async`). `request`
+  // is what the strategies may read (null when none needs it); `lent`: it is the caller's.
+  template <class Form>
+  std::optional<result<Form>> after_primary(primary_result& primary, request_type* request, bool lent) const {
     auto& state = *state_;
     std::exception_ptr thrown;
     switch (fallback::detail::judge(primary, state.handle, state.reject_response, thrown)) {
       case fallback::detail::verdict::answer:
         state.emit(fallback::event_kind::success);
-        co_return Form::wrap(std::move(*primary), {});
+        return Form::wrap(std::move(*primary), {});
       case fallback::detail::verdict::pass_through:
         state.emit(fallback::event_kind::skipped);
-        co_return std::unexpected(error_type::make_primary(std::move(primary.error())));
+        return std::unexpected(error_type::make_primary(std::move(primary.error())));
       case fallback::detail::verdict::fall_back:
         break;
       case fallback::detail::verdict::predicate_threw:
         state.emit(fallback::event_kind::failed);
-        co_return std::unexpected(predicate_failure(std::move(primary), std::move(thrown)));
+        return std::unexpected(predicate_failure(std::move(primary), std::move(thrown)));
     }
     state.emit(fallback::event_kind::failed_attempt);
-    const fallback::detail::attempt_input<request_type, primary_error_type> input{
-        kept.get(request), primary ? nullptr : &primary.error(), borrows};
     if constexpr (async_chain) {
-      auto outcome = co_await state.strategies.template attempt_async<response_type>(input);
-      co_return conclude<Form>(std::move(outcome), std::move(primary));
+      return std::nullopt;
     } else {
-      co_return conclude<Form>(state.strategies.template attempt<response_type>(input), std::move(primary));
+      return conclude<Form>(state.strategies.template attempt<response_type>(input_of(primary, request, lent)),
+                            std::move(primary));
     }
+  }
+
+  // The asynchronous chain, after `after_primary` decided to fall back.
+  template <class Form>
+  asio::awaitable<result<Form>> fall_back_async(primary_result primary, request_type* request, bool lent) const {
+    auto outcome =
+        co_await state_->strategies.template attempt_async<response_type>(input_of(primary, request, lent));
+    co_return conclude<Form>(std::move(outcome), std::move(primary));
+  }
+
+  static fallback::detail::attempt_input<request_type, primary_error_type> input_of(const primary_result& primary,
+                                                                                    request_type* request, bool lent) {
+    return {request, primary ? nullptr : &primary.error(), lent};
+  }
+
+  // The asynchronous operation's start: the inner's operation, with the stand-in.
+  template <class Form, class CompletionToken>
+  auto initiate(const request_type& request, CompletionToken&& token) {
+    return asio::async_initiate<CompletionToken, void(result<Form>)>(
+        [this](auto handler, const request_type* r) {
+          inner_.async_call(*r, fallback::detail::primary_answered<fallback_service, Form, decltype(handler)>{
+                                    this, r, std::move(handler)});
+        },
+        token, &request);
+  }
+
+  // An asynchronous chain after the inner's operation: the coroutine `call` awaits for it.
+  template <class Form, class Handler>
+  void spawn_fall_back(primary_result&& primary, request_type* request, Handler handler) {
+    const auto executor = resilience::detail::completion_executor(handler, inner_);
+    asio::co_spawn(executor, fall_back_async<Form>(std::move(primary), request, true),
+                   resilience::detail::spawned_answer<result<Form>, fallback::detail::chain_threw<error_type>, Handler>{
+                       std::move(handler)});
   }
 
   auto call_inner(request_param& request) {

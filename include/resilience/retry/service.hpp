@@ -13,17 +13,26 @@
 #include <variant>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/associated_cancellation_slot.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_type.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/deferred.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/system/system_error.hpp>
 
+#include <resilience/core/async_service.hpp>
+#include <resilience/core/detail/completion_executor.hpp>
 #include <resilience/core/cancellation.hpp>
 #include <resilience/core/delivery.hpp>
 #include <resilience/core/error.hpp>
 #include <resilience/core/service.hpp>
 #include <resilience/core/timing.hpp>
 #include <resilience/retry/config.hpp>
+#include <resilience/retry/detail/call_operation.hpp>
 #include <resilience/retry/detail/decide.hpp>
 #include <resilience/retry/detail/state.hpp>
 #include <resilience/retry/error.hpp>
@@ -47,6 +56,7 @@ class basic_retry_service {
   using response_type = response_type_of<Inner>;
   using cause_type = error_type_of<Inner>;
   using error_type = retry::error<cause_type>;
+  using result_type = std::expected<response_type, error_type>;
 
   static_assert(std::is_invocable_r_v<bool, hook<retry::detail::retry_if_hook>&, const cause_type&>,
                 "resilience::retry: retry_if(f) needs f(const Error&) -> bool for the inner service's error");
@@ -77,27 +87,88 @@ class basic_retry_service {
   using request_param = request_param_t<Inner>;
 
   awaitable_result<response_type, error_type> call(request_param request) {
+    return call_from<sending::by_call>(static_cast<request_param&&>(request), std::nullopt);
+  }
+
+  /// The call as an Asio asynchronous operation (core/async_service.hpp), offered when the
+  /// inner service offers one. The request is lent to every attempt, never copied. The first
+  /// attempt is the inner service's own operation and a kept answer completes the caller from
+  /// there (nothing spawned, nothing allocated); after a failure or a rejected response a
+  /// coroutine continues exactly as `call` would (on the handler's executor, else the inner
+  /// service's `get_executor()`), sending its attempts through the inner `async_call`.
+  template <class CompletionToken>
+    requires async_service<Inner>
+  auto async_call(const request_type& request, CompletionToken&& token) {
+    return asio::async_initiate<CompletionToken, void(result_type)>(
+        [this](auto handler, const request_type* r) { start_call(*r, std::move(handler)); }, token, &request);
+  }
+
+  /// The inner service's executor, when it has one.
+  auto get_executor() const noexcept
+    requires requires(const Inner& i) { i.get_executor(); }
+  {
+    return inner_.get_executor();
+  }
+
+  const Inner& inner() const noexcept { return inner_; }
+  const retry::config& config() const noexcept { return state_->config; }
+
+  /// Retries the shared budget would allow now (fractional); nothing when there is no budget.
+  std::optional<double> budget_available() const {
+    if (!state_->retry_budget) return std::nullopt;
+    return state_->retry_budget->available(state_type::now());
+  }
+
+ private:
+  template <class S, class H>
+  friend struct retry::detail::first_attempt;
+  using inner_result_type = result_type_of<Inner>;
+  using first_outcome_type = retry::detail::first_outcome<inner_result_type>;
+
+  // How the loop sends an attempt: `call` (the request lent, copied or moved as the inner
+  // service takes it), or the inner `async_call` (the caller's request, always lent).
+  enum class sending : std::uint8_t { by_call, by_async_call };
+  template <sending How>
+  using loop_request = std::conditional_t<How == sending::by_async_call, const request_type&, request_param>;
+
+  // The loop of a call: from its start, or after a first attempt whose answer was not kept
+  // (the asynchronous operation's continuation: one attempt made, the budget's deposit done).
+  template <sending How>
+  awaitable_result<response_type, error_type> call_from(loop_request<How> request, std::optional<first_outcome_type> first) {
+    constexpr bool lends = borrows || How == sending::by_async_call;
     auto& s = *state_;
-    s.deposit();
+    if (!first) s.deposit();
     std::optional<std::uint32_t> limit;
     std::exception_ptr limit_thrown;
-    if constexpr (!borrows) limit = per_request_limit(request, limit_thrown);  // a copy depends on it
+    if constexpr (!lends) limit = per_request_limit(request, limit_thrown);  // a copy depends on it
     retry::detail::attempts machine(s.config.policy, s.config.max_retry_after);
     retry::detail::fate_record fates;
+    asio::cancellation_type asked = asio::cancellation_type::none;  // by the caller, before this coroutine
     for (;;) {
       machine.started();
-      std::optional<result_type_of<Inner>> outcome;
-      try {
-        outcome.emplace(co_await send(request, !borrows && machine.made() < limit.value_or(1)));
-      } catch (...) {
-        if constexpr (absorbs_exception<cause_type>) {
-          outcome.emplace(std::unexpect, error_from_current_exception<cause_type>());
-        } else {
-          throw;
+      std::optional<inner_result_type> outcome;
+      const bool judged = first.has_value();  // a first answer that is a response was rejected already
+      if (first) {
+        outcome.emplace(std::move(first->result));
+        asked = first->asked_by_caller;
+        first.reset();
+      } else {
+        try {
+          if constexpr (How == sending::by_async_call) {
+            outcome.emplace(co_await inner_.async_call(request, asio::deferred));
+          } else {
+            outcome.emplace(co_await send(request, !lends && machine.made() < limit.value_or(1)));
+          }
+        } catch (...) {
+          if constexpr (absorbs_exception<cause_type>) {
+            outcome.emplace(std::unexpect, error_from_current_exception<cause_type>());
+          } else {
+            throw;
+          }
         }
       }
       auto& result = *outcome;
-      if (result) {
+      if (result && !judged) {
         const auto verdict = judge(*result);
         if (verdict == response_verdict::keep) {
           if (machine.made() > 1) s.template emit<cause_type>(retry::succeeded_after_retries{machine.made()});
@@ -110,9 +181,8 @@ class basic_retry_service {
       }
       const cause_type* cause = result ? nullptr : &result.error();
       const auto cancellation = co_await asio::this_coro::cancellation_state;
-      auto step = decide(machine, fates,
-                         {cancellation.cancelled() != asio::cancellation_type::none, cause,
-                          result ? &*result : nullptr, request, limit, limit_thrown});
+      const bool cancelled = cancellation.cancelled() != asio::cancellation_type::none || asked != asio::cancellation_type::none;
+      auto step = decide(machine, fates, {cancelled, cause, result ? &*result : nullptr, request, limit, limit_thrown});
       if (auto* next = std::get_if<retry::detail::attempts::retry>(&step.action)) {
         s.template emit<cause_type>(retry::retry_scheduled<cause_type>{next->attempt, next->delay, next->source, cause});
         if (co_await wait(next->delay)) continue;
@@ -126,16 +196,49 @@ class basic_retry_service {
     }
   }
 
-  const Inner& inner() const noexcept { return inner_; }
-  const retry::config& config() const noexcept { return state_->config; }
-
-  /// Retries the shared budget would allow now (fractional); nothing when there is no budget.
-  std::optional<double> budget_available() const {
-    if (!state_->retry_budget) return std::nullopt;
-    return state_->retry_budget->available(state_type::now());
+  // The asynchronous operation's start: the budget's deposit, then the inner service's own
+  // operation, the caller's cancellation relayed to it and remembered.
+  template <class Handler>
+  void start_call(const request_type& request, Handler handler) {
+    state_->deposit();
+    auto caller_slot = asio::get_associated_cancellation_slot(handler);
+    resilience::detail::cancellation_relay* relay =
+        caller_slot.is_connected() ? &caller_slot.template emplace<resilience::detail::cancellation_relay>() : nullptr;
+    auto relayed = relay != nullptr ? relay->slot() : asio::cancellation_slot();
+    try {
+      inner_.async_call(request, asio::bind_cancellation_slot(relayed, retry::detail::first_attempt<basic_retry_service, Handler>{
+                                                                            this, &request, relay, std::move(handler)}));
+    } catch (...) {
+      // Not started (Asio's rule for an initiation that throws): the caller's slot is left as found.
+      if (relay != nullptr) caller_slot.clear();
+      throw;
+    }
   }
 
- private:
+  // The first attempt's answer, on the caller's executor: kept, it completes the caller here;
+  // otherwise the loop decides what follows, in a coroutine.
+  template <class Handler>
+  void first_answered(const request_type& request, inner_result_type result, asio::cancellation_type asked,
+                      Handler handler) {
+    if (result) {
+      switch (judge(*result)) {
+        case response_verdict::keep:
+          std::move(handler)(result_type(std::in_place, std::move(*result)));
+          return;
+        case response_verdict::threw:  // as in the loop: the answer stands
+          state_->template emit<cause_type>(retry::not_retried<cause_type>{1, retry::errc::callable_threw, nullptr});
+          std::move(handler)(result_type(std::in_place, std::move(*result)));
+          return;
+        case response_verdict::reject:
+          break;
+      }
+    }
+    const auto executor = resilience::detail::completion_executor(handler, inner_);
+    asio::co_spawn(executor, call_from<sending::by_async_call>(request, first_outcome_type{std::move(result), asked}),
+                   resilience::detail::spawned_answer<result_type, retry::detail::loop_threw<basic_retry_service>, Handler>{
+                       std::move(handler)});
+  }
+
   static constexpr bool borrows = resilience::detail::call_borrows_request<Inner>();
   static constexpr bool rejects_responses =
       !std::is_same_v<hook<retry::detail::reject_response_hook>, retry::detail::keep_every_response>;
@@ -146,7 +249,7 @@ class basic_retry_service {
                 "copyable, so it cannot be kept for another attempt; make the inner call take `const Request&` "
                 "(then the request is lent, never copied) or make the request copyable");
 
-  // Lent, copied or moved; not a coroutine: the happy path keeps to the one frame of `call`.
+  // Lent, copied or moved; not a coroutine: the happy path keeps to the one frame of the loop.
   auto send(request_param& request, bool keep) {
     if constexpr (borrows) {
       return inner_.call(request);

@@ -3,7 +3,6 @@
 #include <chrono>
 #include <exception>
 #include <memory>
-#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -15,6 +14,7 @@
 #include <boost/asio/this_coro.hpp>
 
 #include <resilience/core/async_service.hpp>
+#include <resilience/core/detail/completion_executor.hpp>
 #include <resilience/core/service.hpp>
 #include <resilience/core/timing.hpp>
 #include <resilience/timeout/config.hpp>
@@ -132,7 +132,7 @@ class basic_timeout_service {
   template <class Handler>
   void start_call(const request_type& request, Handler handler) {
     auto& shared = *state_;
-    const auto executor = executor_for(handler);
+    const auto executor = resilience::detail::completion_executor(handler, shared.inner());
     std::exception_ptr thrown;
     const auto bound = shared.bound_for(request, thrown);
     if (thrown) return answer_later(executor, std::move(handler), shared.failed_with(std::move(thrown), false));
@@ -157,20 +157,6 @@ class basic_timeout_service {
   template <class Executor, class Handler>
   static void answer_later(const Executor& executor, Handler handler, result_type result) {
     asio::post(executor, asio::append(std::move(handler), std::move(result)));
-  }
-
-  // The caller's executor; for a handler that names none, the inner service's (Asio's rule for
-  // an I/O object's operations).
-  template <class Handler>
-  asio::any_io_executor executor_for(const Handler& handler) const {
-    if constexpr (requires(const Inner& i) { i.get_executor(); }) {
-      return asio::get_associated_executor(handler, state_->inner().get_executor());
-    } else {
-      static_assert(!std::is_same_v<asio::associated_executor_t<Handler>, asio::system_executor>,
-                    "resilience::timeout: async_call's handler names no executor and the inner service has no "
-                    "get_executor(); bind one (asio::bind_executor) or await it from a coroutine");
-      return asio::get_associated_executor(handler);
-    }
   }
 
   std::shared_ptr<state_type> state_;
