@@ -1,7 +1,9 @@
 // A service that offers its call as an Asio asynchronous operation (resilience::async_service),
 // as redis::connection does. The timeout starts that operation directly with a cancellation
 // slot of its own, instead of running the call in a coroutine it spawns: at the deadline the
-// operation sees the cancellation, and the caller is answered `elapsed` at once.
+// operation sees the cancellation, and the caller is answered `elapsed` at once. And since it
+// offers the form, so does every layer over it: a stack called with `async_call` is one chain
+// of operations, with no coroutine frame per layer.
 #include <chrono>
 #include <expected>
 #include <iostream>
@@ -19,6 +21,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <resilience/core.hpp>
+#include <resilience/fallback.hpp>
+#include <resilience/retry.hpp>
 #include <resilience/timeout.hpp>
 
 namespace asio = boost::asio;
@@ -54,6 +58,9 @@ class dictionary {
     co_return co_await async_call(word, asio::deferred);
   }
 
+  // Where a layer runs what it runs of its own for a handler that names no executor.
+  asio::any_io_executor get_executor() const { return executor_; }
+
  private:
   asio::any_io_executor executor_;
 };
@@ -63,17 +70,30 @@ static_assert(async_service<dictionary>);
 int main() {
   asio::io_context ctx;
   auto words = timeout_layer(50ms).wrap(dictionary(ctx.get_executor()));
-  int status = 1;
+  // The same lookups through fallback -> retry -> timeout, each layer an operation too.
+  auto guarded = service_builder()
+                     .layer(fallback_layer(fallback::value(std::string("(not found in time)"))))
+                     .layer(retry_layer({.max_attempts = 2}))
+                     .layer(timeout_layer(50ms))
+                     .service(dictionary(ctx.get_executor()));
+  static_assert(async_service<decltype(guarded)>);
+  bool coroutine_ok = false, callback_ok = false;
   asio::co_spawn(
       ctx,
       [&]() -> asio::awaitable<bool> {
         auto common = co_await words.call("apple");
-        auto rare = co_await words.call("rare-quokka");
+        auto rare = co_await words.async_call("rare-quokka", asio::deferred);
         std::cout << "apple -> " << (common ? *common : common.error().message()) << "\n"
                   << "rare-quokka -> " << (rare ? *rare : rare.error().message()) << "\n";
         co_return common.has_value() && !rare.has_value() && rare.error() == timeout::errc::elapsed;
       },
-      [&](std::exception_ptr e, bool ok) { status = !e && ok ? 0 : 1; });
+      [&](std::exception_ptr e, bool ok) { coroutine_ok = !e && ok; });
+  // A plain callback: it completes on the dictionary's executor. The request is lent until then.
+  const std::string word = "rare-wombat";
+  guarded.async_call(word, [&](auto r) {
+    std::cout << word << " through the stack -> " << (r ? *r : std::string("error")) << "\n";
+    callback_ok = r && *r == "(not found in time)";
+  });
   ctx.run();
-  return status;
+  return coroutine_ok && callback_ok ? 0 : 1;
 }
