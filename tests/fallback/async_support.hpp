@@ -125,6 +125,16 @@ class async_primary {
 
 static_assert(async_service<async_primary<std::string>>);
 
+/// A service seen through its coroutine form only (`call`), not an `async_service`.
+template <class Service>
+struct coroutine_only {
+  using request_type = typename Service::request_type;
+  Service service;
+  auto call(const request_type& request) { return service.call(request); }
+};
+
+static_assert(!async_service<coroutine_only<async_primary<std::string>>>);
+
 template <class Svc>
 using call_result_of = std::expected<typename Svc::response_type, typename Svc::error_type>;
 
@@ -167,10 +177,18 @@ class async_fixture : public ::testing::Test {
     return std::move(*out);
   }
 
-  /// The call's answer through `async_call` and through `call`, as text.
-  template <class Svc>
-  std::pair<std::string, std::string> both_forms(Svc& svc, const std::string& request) {
-    return {text_of(finish(through_async_call(svc, request))), text_of(finish(through_call(svc, request)))};
+  /// The same primary seen through its coroutine form only: a fallback over it runs `call`'s
+  /// coroutine (over the primary itself, `call` is the operation awaited).
+  coroutine_only<async_primary<std::string>> coroutine_primary(
+      std::error_code code = std::make_error_code(std::errc::connection_reset)) {
+    return {primary(code)};
+  }
+
+  /// The call's answer through `svc.async_call` and through `twin.call`, as text; `twin` is the
+  /// same layer over `coroutine_primary()`, so the two forms' code paths are compared.
+  template <class Svc, class Twin>
+  std::pair<std::string, std::string> both_forms(Svc& svc, Twin& twin, const std::string& request) {
+    return {text_of(finish(through_async_call(svc, request))), text_of(finish(through_call(twin, request)))};
   }
 };
 

@@ -154,16 +154,19 @@ TEST_F(fallback_async_operation, an_inner_operation_throwing_at_initiation_throw
 }
 
 TEST_F(fallback_async_operation, a_fallback_over_a_fallback_calls_the_inner_ones_operation) {
-  auto svc = service_builder()
-                 .layer(fallback_layer(fallback::value(std::string("outer"))))
-                 .layer(fallback_layer(failing_backup_fn()))
-                 .service(primary());
+  const auto layers = layer_stack(fallback_layer(fallback::value(std::string("outer"))), fallback_layer(failing_backup_fn()));
+  auto svc = layers.wrap(primary());
+  auto twin = layers.wrap(coroutine_primary());  // the coroutine form, to compare with
   static_assert(async_service<decltype(svc)>);
-  const auto [op, co] = both_forms(svc, "!k");
+  const auto [op, co] = both_forms(svc, twin, "!k");
   EXPECT_EQ(op, "answer outer");
   EXPECT_EQ(op, co);
+  EXPECT_EQ(svc.inner().inner().record().async_calls, 1);
   EXPECT_EQ(finish(through_async_call(svc, "k")).value(), "ok:k");
   EXPECT_EQ(svc.inner().inner().record().async_calls, 2);
+  // Over an inner operation, `call` is that operation awaited, through both layers.
+  EXPECT_EQ(finish(through_call(svc, "k")).value(), "ok:k");
+  EXPECT_EQ(svc.inner().inner().record().async_calls, 3);
 }
 
 }  // namespace

@@ -57,158 +57,192 @@ TEST_F(fallback_async, a_backup_taking_the_request_by_value_gets_the_one_copy_it
 }
 
 TEST_F(fallback_async, value_strategy_answers_as_call_does) {
-  auto svc = fallback_layer(fallback::value(std::string("default"))).wrap(primary());
-  const auto [op, co] = both_forms(svc, "!k");
+  const auto layer = fallback_layer(fallback::value(std::string("default")));
+  auto svc = layer.wrap(primary());
+  auto twin = layer.wrap(coroutine_primary());  // the coroutine form, to compare with
+  const auto [op, co] = both_forms(svc, twin, "!k");
   EXPECT_EQ(op, "answer default");
   EXPECT_EQ(op, co);
 }
 
 TEST_F(fallback_async, value_from_strategy_answers_as_call_does) {
-  auto svc = fallback_layer(fallback::value_from([] { return std::string("made"); })).wrap(primary());
-  const auto [op, co] = both_forms(svc, "!k");
+  const auto layer = fallback_layer(fallback::value_from([] { return std::string("made"); }));
+  auto svc = layer.wrap(primary());
+  auto twin = layer.wrap(coroutine_primary());  // the coroutine form, to compare with
+  const auto [op, co] = both_forms(svc, twin, "!k");
   EXPECT_EQ(op, "answer made");
   EXPECT_EQ(op, co);
 }
 
 TEST_F(fallback_async, from_error_strategy_answers_as_call_does) {
-  auto svc = fallback_layer(fallback::from_error([](const std::error_code& e) { return "from " + e.message(); }))
-                 .wrap(primary());
-  const auto [op, co] = both_forms(svc, "!k");
+  const auto layer = fallback_layer(fallback::from_error([](const std::error_code& e) { return "from " + e.message(); }))
+                 ;
+  auto svc = layer.wrap(primary());
+  auto twin = layer.wrap(coroutine_primary());  // the coroutine form, to compare with
+  const auto [op, co] = both_forms(svc, twin, "!k");
   EXPECT_EQ(op, "answer from " + std::make_error_code(std::errc::connection_reset).message());
   EXPECT_EQ(op, co);
 }
 
 TEST_F(fallback_async, from_request_error_strategy_answers_as_call_does) {
-  auto svc = fallback_layer(fallback::from_request_error([](const std::string& key, const std::error_code&) {
-               return "cached " + key;
-             })).wrap(primary());
-  const auto [op, co] = both_forms(svc, "!k");
+  const auto layer = fallback_layer(fallback::from_request_error([](const std::string& key, const std::error_code&) {
+    return "cached " + key;
+  }));
+  auto svc = layer.wrap(primary());
+  auto twin = layer.wrap(coroutine_primary());  // the coroutine form, to compare with
+  const auto [op, co] = both_forms(svc, twin, "!k");
   EXPECT_EQ(op, "answer cached !k");
   EXPECT_EQ(op, co);
 }
 
 TEST_F(fallback_async, backup_service_answering_at_once_answers_as_call_does) {
-  auto svc = fallback_layer(fallback::backup_service(ready_backup())).wrap(primary());
-  const auto [op, co] = both_forms(svc, "!k");
+  const auto layer = fallback_layer(fallback::backup_service(ready_backup()));
+  auto svc = layer.wrap(primary());
+  auto twin = layer.wrap(coroutine_primary());  // the coroutine form, to compare with
+  const auto [op, co] = both_forms(svc, twin, "!k");
   EXPECT_EQ(op, "answer replica:!k");
   EXPECT_EQ(op, co);
 }
 
 TEST_F(fallback_async, backup_service_that_suspends_answers_as_call_does) {
-  auto svc = fallback_layer(fallback::backup_service(suspending_backup())).wrap(primary());
-  const auto [op, co] = both_forms(svc, "!k");
+  const auto layer = fallback_layer(fallback::backup_service(suspending_backup()));
+  auto svc = layer.wrap(primary());
+  auto twin = layer.wrap(coroutine_primary());  // the coroutine form, to compare with
+  const auto [op, co] = both_forms(svc, twin, "!k");
   EXPECT_EQ(op, "answer replica:!k");
   EXPECT_EQ(op, co);
 }
 
 TEST_F(fallback_async, failing_backup_fails_as_call_does) {
-  auto svc = fallback_layer(failing_backup_fn()).wrap(primary());
+  const auto layer = fallback_layer(failing_backup_fn());
+  auto svc = layer.wrap(primary());
+  auto twin = layer.wrap(coroutine_primary());  // the coroutine form, to compare with
   auto r = finish(through_async_call(svc, "!k"));
   ASSERT_FALSE(r);
   ASSERT_TRUE(r.error().is_fallback_failed());
   EXPECT_EQ(r.error().fallback_error(), backup_error{"replica down"});
-  const auto [op, co] = both_forms(svc, "!k");
+  const auto [op, co] = both_forms(svc, twin, "!k");
   EXPECT_EQ(op, co);
 }
 
 TEST_F(fallback_async, chain_past_a_failing_backup_answers_as_call_does) {
-  auto svc = fallback_layer(fallback::chain(failing_backup_fn(), fallback::value(std::string("last")))).wrap(primary());
-  const auto [op, co] = both_forms(svc, "!k");
+  const auto layer = fallback_layer(fallback::chain(failing_backup_fn(), fallback::value(std::string("last"))));
+  auto svc = layer.wrap(primary());
+  auto twin = layer.wrap(coroutine_primary());  // the coroutine form, to compare with
+  const auto [op, co] = both_forms(svc, twin, "!k");
   EXPECT_EQ(op, "answer last");
   EXPECT_EQ(op, co);
 }
 
 TEST_F(fallback_async, transform_error_fails_as_call_does) {
-  auto svc = fallback_layer(fallback::transform_error([](const std::error_code&) { return backup_error{"503"}; }))
-                 .wrap(primary());
+  const auto layer = fallback_layer(fallback::transform_error([](const std::error_code&) { return backup_error{"503"}; }))
+                 ;
+  auto svc = layer.wrap(primary());
+  auto twin = layer.wrap(coroutine_primary());  // the coroutine form, to compare with
   auto r = finish(through_async_call(svc, "!k"));
   ASSERT_FALSE(r);
   EXPECT_TRUE(r.error().is_transformed());
   EXPECT_EQ(r.error().transformed(), backup_error{"503"});
-  const auto [op, co] = both_forms(svc, "!k");
+  const auto [op, co] = both_forms(svc, twin, "!k");
   EXPECT_EQ(op, co);
 }
 
 TEST_F(fallback_async, a_throwing_strategy_fails_as_call_does) {
-  auto svc = fallback_layer(fallback::value_from([]() -> std::string { throw std::runtime_error("cache exploded"); }))
-                 .wrap(primary());
+  const auto layer = fallback_layer(fallback::value_from([]() -> std::string { throw std::runtime_error("cache exploded"); }))
+                 ;
+  auto svc = layer.wrap(primary());
+  auto twin = layer.wrap(coroutine_primary());  // the coroutine form, to compare with
   auto r = finish(through_async_call(svc, "!k"));
   ASSERT_FALSE(r);
   EXPECT_EQ(fallback::detail::describe_exception(r.error().exception()), "cache exploded");
-  const auto [op, co] = both_forms(svc, "!k");
+  const auto [op, co] = both_forms(svc, twin, "!k");
   EXPECT_EQ(op, co);
 }
 
 TEST_F(fallback_async, a_throwing_backup_fails_as_call_does) {
-  auto svc = fallback_layer(fallback::backup([](const std::string&) -> asio::awaitable<std::string> {
-               throw std::runtime_error("replica exploded");
-               co_return "";
-             })).wrap(primary());
+  const auto layer = fallback_layer(fallback::backup([](const std::string&) -> asio::awaitable<std::string> {
+    throw std::runtime_error("replica exploded");
+    co_return "";
+  }));
+  auto svc = layer.wrap(primary());
+  auto twin = layer.wrap(coroutine_primary());  // the coroutine form, to compare with
   auto r = finish(through_async_call(svc, "!k"));
   ASSERT_FALSE(r);
   EXPECT_EQ(fallback::detail::describe_exception(r.error().exception()), "replica exploded");
-  const auto [op, co] = both_forms(svc, "!k");
+  const auto [op, co] = both_forms(svc, twin, "!k");
   EXPECT_EQ(op, co);
 }
 
 TEST_F(fallback_async, an_error_handle_does_not_select_passes_through_as_through_call) {
-  auto svc = fallback_layer(fallback::value(std::string("default")))
+  const auto layer = fallback_layer(fallback::value(std::string("default")))
                  .handle([](const std::error_code& e) { return e != std::errc::connection_reset; })
-                 .wrap(primary());
+                 ;
+  auto svc = layer.wrap(primary());
+  auto twin = layer.wrap(coroutine_primary());  // the coroutine form, to compare with
   auto r = finish(through_async_call(svc, "!k"));
   ASSERT_FALSE(r);
   EXPECT_TRUE(r.error().is_primary());
-  const auto [op, co] = both_forms(svc, "!k");
+  const auto [op, co] = both_forms(svc, twin, "!k");
   EXPECT_EQ(op, co);
 }
 
 TEST_F(fallback_async, an_error_handle_selects_falls_back_as_through_call) {
-  auto svc = fallback_layer(fallback::value(std::string("default")))
+  const auto layer = fallback_layer(fallback::value(std::string("default")))
                  .handle([](const std::error_code& e) { return e == std::errc::connection_reset; })
-                 .wrap(primary());
-  const auto [op, co] = both_forms(svc, "!k");
+                 ;
+  auto svc = layer.wrap(primary());
+  auto twin = layer.wrap(coroutine_primary());  // the coroutine form, to compare with
+  const auto [op, co] = both_forms(svc, twin, "!k");
   EXPECT_EQ(op, "answer default");
   EXPECT_EQ(op, co);
 }
 
 TEST_F(fallback_async, a_response_handle_response_rejects_is_replaced_as_through_call) {
-  auto svc = fallback_layer(fallback::value(std::string("default")))
+  const auto layer = fallback_layer(fallback::value(std::string("default")))
                  .handle_response([](const std::string& r) { return r == "ok:stale"; })
-                 .wrap(primary());
-  EXPECT_EQ(both_forms(svc, "stale"), std::make_pair(std::string("answer default"), std::string("answer default")));
-  EXPECT_EQ(both_forms(svc, "fresh"), std::make_pair(std::string("answer ok:fresh"), std::string("answer ok:fresh")));
+                 ;
+  auto svc = layer.wrap(primary());
+  auto twin = layer.wrap(coroutine_primary());  // the coroutine form, to compare with
+  EXPECT_EQ(both_forms(svc, twin, "stale"), std::make_pair(std::string("answer default"), std::string("answer default")));
+  EXPECT_EQ(both_forms(svc, twin, "fresh"), std::make_pair(std::string("answer ok:fresh"), std::string("answer ok:fresh")));
 }
 
 TEST_F(fallback_async, a_cancellation_is_passed_through_by_default_as_through_call) {
-  auto svc = fallback_layer(fallback::value(std::string("default"))).wrap(primary(std::make_error_code(std::errc::operation_canceled)));
+  const auto layer = fallback_layer(fallback::value(std::string("default")));
+  auto svc = layer.wrap(primary(std::make_error_code(std::errc::operation_canceled)));
+  auto twin = layer.wrap(coroutine_primary(std::make_error_code(std::errc::operation_canceled)));  // the coroutine form, to compare with
   auto r = finish(through_async_call(svc, "!k"));
   ASSERT_FALSE(r);
   EXPECT_TRUE(r.error().is_primary());
-  const auto [op, co] = both_forms(svc, "!k");
+  const auto [op, co] = both_forms(svc, twin, "!k");
   EXPECT_EQ(op, co);
 }
 
 TEST_F(fallback_async, a_throwing_handle_fails_as_through_call) {
-  auto svc = fallback_layer(fallback::value(std::string("default")))
+  const auto layer = fallback_layer(fallback::value(std::string("default")))
                  .handle([](const std::error_code&) -> bool { throw std::runtime_error("handle exploded"); })
-                 .wrap(primary());
+                 ;
+  auto svc = layer.wrap(primary());
+  auto twin = layer.wrap(coroutine_primary());  // the coroutine form, to compare with
   auto r = finish(through_async_call(svc, "!k"));
   ASSERT_FALSE(r);
   EXPECT_TRUE(r.error().is_fallback_failed());
   EXPECT_TRUE(r.error().exception());
-  const auto [op, co] = both_forms(svc, "!k");
+  const auto [op, co] = both_forms(svc, twin, "!k");
   EXPECT_NE(op.find("handle exploded"), std::string::npos) << op;
   EXPECT_EQ(op, co);
 }
 
 TEST_F(fallback_async, a_throwing_handle_response_fails_as_through_call) {
-  auto svc = fallback_layer(fallback::backup_service(ready_backup()))
+  const auto layer = fallback_layer(fallback::backup_service(ready_backup()))
                  .handle_response([](const std::string&) -> bool { throw std::runtime_error("judge exploded"); })
-                 .wrap(primary());
+                 ;
+  auto svc = layer.wrap(primary());
+  auto twin = layer.wrap(coroutine_primary());  // the coroutine form, to compare with
   auto r = finish(through_async_call(svc, "k"));
   ASSERT_FALSE(r);
   EXPECT_TRUE(r.error().is_response_rejected());
-  const auto [op, co] = both_forms(svc, "k");
+  const auto [op, co] = both_forms(svc, twin, "k");
   EXPECT_EQ(op, co);
 }
 
@@ -218,7 +252,7 @@ class fallback_async_events : public fallback_async {
   std::pair<kinds, kinds> events_of_both(Layer layer, const std::string& request) {
     event_log by_op, by_co;
     auto op = layer.on_event(by_op.listener()).wrap(primary());
-    auto co = layer.on_event(by_co.listener()).wrap(primary());
+    auto co = layer.on_event(by_co.listener()).wrap(coroutine_primary());
     finish(through_async_call(op, request));
     finish(through_call(co, request));
     return {by_op.kinds(), by_co.kinds()};

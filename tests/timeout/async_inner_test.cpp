@@ -74,6 +74,9 @@ struct refusing_async_service {
 };
 
 static_assert(async_service<async_service_on_virtual_time>);
+// Over an inner operation, `call` lends its request (the race keeps the copy it needs).
+static_assert(std::is_same_v<basic_timeout_service<async_service_on_virtual_time, testing::manual_timing>::request_param,
+                             const std::string&>);
 static_assert(!async_service<slow_service>);
 
 class async_inner_test : public timeout_test {

@@ -14,6 +14,7 @@
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/deferred.hpp>
 
 #include <resilience/core/async_service.hpp>
 #include <resilience/core/detail/completion_executor.hpp>
@@ -79,13 +80,15 @@ class fallback_service {
   using request_param = request_param_t<Inner>;
 
   /// The inner service's response, or the fallback's. Adds one coroutine frame to the inner call.
+  /// Over an inner service that offers the operation form, this is `async_call` awaited in one
+  /// frame (the layers below add none).
   awaitable_result<response_type, error_type> call(request_param request) {
-    return run<lean>(std::move(request));
+    return call_in<lean>(static_cast<request_param&&>(request));
   }
 
   /// As `call`, telling where the response came from.
   awaitable_result<fallback::with_origin<response_type>, error_type> call_with_origin(request_param request) {
-    return run<traced>(std::move(request));
+    return call_in<traced>(static_cast<request_param&&>(request));
   }
 
   /// The call as an Asio asynchronous operation (core/async_service.hpp), offered when the inner
@@ -152,6 +155,20 @@ class fallback_service {
       if (!decided) co_return co_await fall_back_async<Form>(std::move(primary), kept.get(request), borrows);
     }
     co_return std::move(*decided);
+  }
+
+  template <class Form>
+  asio::awaitable<result<Form>> call_in(request_param request) {
+    if constexpr (async_service<Inner>) {
+      return awaited_operation<Form>(static_cast<request_param&&>(request));
+    } else {
+      return run<Form>(static_cast<request_param&&>(request));
+    }
+  }
+
+  template <class Form>
+  asio::awaitable<result<Form>> awaited_operation(request_param request) {
+    co_return co_await initiate<Form>(request, asio::deferred);
   }
 
   // The decision after the inner service's answer, for every form of the call: the call's

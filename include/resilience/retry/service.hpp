@@ -86,8 +86,14 @@ class basic_retry_service {
   /// The request is lent (`const Request&`) when the inner service borrows it, else taken by value.
   using request_param = request_param_t<Inner>;
 
+  /// Over an inner service that offers the operation form, `call` is `async_call` awaited in
+  /// one frame (no frame per attempt, no request copy).
   awaitable_result<response_type, error_type> call(request_param request) {
-    return call_from<sending::by_call>(static_cast<request_param&&>(request), std::nullopt);
+    if constexpr (async_service<Inner>) {
+      return awaited_operation(static_cast<request_param&&>(request));
+    } else {
+      return call_from<sending::by_call>(static_cast<request_param&&>(request), std::nullopt);
+    }
   }
 
   /// The call as an Asio asynchronous operation (core/async_service.hpp), offered when the
@@ -194,6 +200,18 @@ class basic_retry_service {
       co_return std::unexpected(
           error_type(reason, machine.made(), fates.known(), std::move(result.error()), std::move(step.thrown)));
     }
+  }
+
+  // `call` over an inner operation. An initiation that throws (memory ran out, an inner
+  // operation refusing to start) ends the call as an exception out of the loop would.
+  awaitable_result<response_type, error_type> awaited_operation(request_param request) {
+    std::exception_ptr thrown;
+    try {
+      co_return co_await async_call(request, asio::deferred);
+    } catch (...) {
+      thrown = std::current_exception();
+    }
+    co_return std::unexpected(retry::detail::loop_threw<basic_retry_service>{}(std::move(thrown)));
   }
 
   // The asynchronous operation's start: the budget's deposit, then the inner service's own

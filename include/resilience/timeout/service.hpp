@@ -3,6 +3,7 @@
 #include <chrono>
 #include <exception>
 #include <memory>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -53,40 +54,21 @@ class basic_timeout_service {
       : state_(std::make_shared<state_type>(std::move(inner), checked(std::move(config)), std::move(deadline_for),
                                             std::move(listeners))) {}
 
+  /// How `call` takes its request: lent (`const Request&`) over an inner service that offers
+  /// the operation form, whose `call` is then `async_call` awaited in one frame (the race keeps
+  /// the one copy it needs); by value otherwise, moved into the inner call's own coroutine.
+  using request_param = std::conditional_t<async_service<Inner>, const request_type&, request_type>;
+
   /// The inner service's answer, or the timeout's error if the call's deadline passes first.
-  /// The request is moved into the inner call's own coroutine (an inner service that borrows
-  /// it borrows it from there), never copied. A call without a bound (`no_deadline`) calls the
-  /// inner service directly: one frame, no timer.
-  awaitable_result<response_type, error_type> call(request_type request) {
-    auto& shared = *state_;
-    std::exception_ptr thrown;
-    const auto bound = shared.bound_for(request, thrown);
-    if (thrown) co_return shared.failed_with(std::move(thrown), false);
-
-    using kind = timeout::detail::bound::kind;
-    if (bound.what == kind::unbounded) {
-      try {
-        co_return shared.settle(co_await shared.inner().call(std::move(request)));
-      } catch (...) {
-        co_return shared.failed_with(std::current_exception());
-      }
+  /// Over a coroutine inner service the request is moved into the inner call's own coroutine
+  /// (an inner service that borrows it borrows it from there), never copied. A call without a
+  /// bound (`no_deadline`) calls the inner service directly: one frame, no timer.
+  awaitable_result<response_type, error_type> call(request_param request) {
+    if constexpr (async_service<Inner>) {
+      return awaited_operation(request);
+    } else {
+      return timed_call(std::move(request));
     }
-    if (bound.what == kind::spent) {
-      if (shared.has_listeners()) shared.timed_out(bound.duration, std::chrono::nanoseconds::zero(), false);
-      co_return std::unexpected(shared.elapsed(false));
-    }
-
-    const auto start = clock::now();
-    timeout::detail::race_outcome<result_type> outcome;
-    try {
-      outcome = co_await timeout::detail::async_race<Timing>(
-          state_, std::move(request), co_await asio::this_coro::executor, start, bound.duration,
-          timeout::detail::expiry<clock>(start, bound.duration), asio::deferred);
-    } catch (...) {
-      // Asio refused to start (the caller's coroutine was already cancelled), or memory ran out.
-      co_return shared.failed_with(std::current_exception());
-    }
-    co_return timeout::detail::conclude_race<clock>(shared, std::move(outcome), bound.duration, start);
   }
 
   /// The timed call as an Asio asynchronous operation (core/async_service.hpp), offered when the
@@ -127,6 +109,52 @@ class basic_timeout_service {
   static timeout::config checked(timeout::config c) {
     timeout::validate(c);
     return c;
+  }
+
+  // The coroutine form's timed call.
+  awaitable_result<response_type, error_type> timed_call(request_type request) {
+    auto& shared = *state_;
+
+    std::exception_ptr thrown;
+    const auto bound = shared.bound_for(request, thrown);
+    if (thrown) co_return shared.failed_with(std::move(thrown), false);
+
+    using kind = timeout::detail::bound::kind;
+    if (bound.what == kind::unbounded) {
+      try {
+        co_return shared.settle(co_await shared.inner().call(std::move(request)));
+      } catch (...) {
+        co_return shared.failed_with(std::current_exception());
+      }
+    }
+    if (bound.what == kind::spent) {
+      if (shared.has_listeners()) shared.timed_out(bound.duration, std::chrono::nanoseconds::zero(), false);
+      co_return std::unexpected(shared.elapsed(false));
+    }
+
+    const auto start = clock::now();
+    timeout::detail::race_outcome<result_type> outcome;
+    try {
+      outcome = co_await timeout::detail::async_race<Timing>(
+          state_, std::move(request), co_await asio::this_coro::executor, start, bound.duration,
+          timeout::detail::expiry<clock>(start, bound.duration), asio::deferred);
+    } catch (...) {
+      // Asio refused to start (the caller's coroutine was already cancelled), or memory ran out.
+      co_return shared.failed_with(std::current_exception());
+    }
+    co_return timeout::detail::conclude_race<clock>(shared, std::move(outcome), bound.duration, start);
+  }
+
+  // `call` over an inner operation: the operation form awaited; an initiation that throws (memory
+  // ran out, an inner operation refusing to start) becomes the call's error, as in `timed_call`.
+  awaitable_result<response_type, error_type> awaited_operation(const request_type& request) {
+    std::exception_ptr thrown;
+    try {
+      co_return co_await async_call(request, asio::deferred);
+    } catch (...) {
+      thrown = std::current_exception();
+    }
+    co_return state_->failed_with(std::move(thrown));
   }
 
   template <class Handler>

@@ -6,6 +6,7 @@
 // (core/detail/forwarding_associator.hpp), so that the race's state comes from the caller's
 // allocator and the caller's cancellation reaches the race.
 #include <chrono>
+#include <expected>
 #include <utility>
 
 #include <resilience/core/detail/forwarding_associator.hpp>
