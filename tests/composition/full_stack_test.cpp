@@ -4,6 +4,11 @@
 // (the caller's cancellation, reconnect's close()), and where to bound the wait for a
 // connection so that retry keeps reconnect's knowledge that a request was never sent.
 //
+// Every scenario runs in both forms of the call (stack_fixture.hpp): `co_await stack.call(r)`
+// over connections that offer only `call`, and `stack.async_call(r, token)` over connections that
+// offer an operation too, where every layer's operation runs. Same script, same assertions: the
+// operation form means exactly what the coroutine form means.
+//
 // Types, outermost first:
 //   reconnect:  reconnect::error<std::error_code, std::error_code>         (kind, fate)
 //   timeout:    timeout::error<that>            (elapsed, or the inner error; fate passed on)
@@ -44,8 +49,24 @@ static_assert(std::is_same_v<error_type_of<production_stack>,
 static_assert(std::is_same_v<error_type_of<decltype(std::declval<production_stack&>().inner())>,
                              retry::error<timeout_error>>);
 
+using async_production_stack = decltype(service_builder()
+                                            .layer(fallback_layer(fallback::value(std::string())))
+                                            .layer(retry_layer())
+                                            .layer(timeout_layer(std::chrono::seconds(1)))
+                                            .layer(reconnect_layer(std::declval<asio::any_io_executor>()))
+                                            .service(std::declval<async_fake_connector>()));
+static_assert(!async_service<production_stack>, "over connections without an operation, the stack offers none");
+static_assert(async_service<async_production_stack>,
+              "over connections that offer an operation, every layer of the stack offers one");
+static_assert(std::is_same_v<error_type_of<async_production_stack>, error_type_of<production_stack>>);
+
+template <class Form>
 class recommended_stack : public stack_test {
  protected:
+  using connector = typename Form::connector;
+
+  recommended_stack() { form = Form::form; }
+
   /// fallback -> retry -> timeout (per attempt) -> reconnect -> connector, in one expression.
   template <class RetryLayer>
   auto stack(RetryLayer retry_layer, std::chrono::nanoseconds per_attempt = 300ms,
@@ -55,7 +76,7 @@ class recommended_stack : public stack_test {
         .layer(std::move(retry_layer))
         .layer(timeout(per_attempt))
         .layer(reconnect(std::move(c)))
-        .service(fake_connector(backend));
+        .service(connector(backend));
   }
   auto stack() { return stack(retry()); }
 
@@ -75,102 +96,117 @@ class recommended_stack : public stack_test {
   }
 };
 
-TEST_F(recommended_stack, answers_from_the_connection_and_replays_a_get_across_a_break) {
-  auto svc = stack();
-  ASSERT_NO_FATAL_FAILURE(connect(svc));
-  break_connections(*backend);
+TYPED_TEST_SUITE(recommended_stack, both_call_forms, call_form_name);
 
-  const auto r = call(svc, "GET k");
+TYPED_TEST(recommended_stack, answers_from_the_connection_and_replays_a_get_across_a_break) {
+  auto svc = this->stack();
+  ASSERT_NO_FATAL_FAILURE(this->connect(svc));
+  break_connections(*this->backend);
+
+  const auto r = this->call(svc, "GET k");
   ASSERT_TRUE(r) << r.error().message();
   EXPECT_EQ(*r, "conn2:GET k");  // reconnect replayed it; no layer above saw a failure
-  EXPECT_TRUE(retry_events.empty());
-  EXPECT_TRUE(timeout_events.empty());
-  EXPECT_EQ(take(fallback_events), strings{"success"});
+  EXPECT_TRUE(this->retry_events.empty());
+  EXPECT_TRUE(this->timeout_events.empty());
+  EXPECT_EQ(this->take(this->fallback_events), strings{"success"});
+}
+
+// What makes the two forms differ: in the operation form a call on a connection that is up is
+// that connection's own operation, started through every layer's.
+TYPED_TEST(recommended_stack, a_call_on_a_connection_that_is_up_is_the_connections_operation_only_in_that_form) {
+  auto svc = this->stack();
+  ASSERT_NO_FATAL_FAILURE(this->connect(svc));
+  const auto before = this->backend->async_calls;
+
+  const auto r = this->call(svc, "GET k");
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(*r, "conn1:GET k");
+  EXPECT_EQ(this->backend->async_calls - before, TypeParam::form == call_form::operation ? 1u : 0u);
 }
 
 // ---- when the fallback answers -----------------------------------------------------------------
 
-TEST_F(recommended_stack, the_fallback_answers_when_the_retries_are_exhausted) {
-  refuse_connections();
-  auto svc = stack();
+TYPED_TEST(recommended_stack, the_fallback_answers_when_the_retries_are_exhausted) {
+  this->refuse_connections();
+  auto svc = this->stack();
 
-  const auto r = call(svc, "GET k");
+  const auto r = this->call(svc, "GET k");
   ASSERT_TRUE(r) << r.error().message();
   EXPECT_EQ(*r, "cached");
   // Attempts [0, 300], 100 ms, [400, 700], 100 ms, [800, 1100]: each ends at its deadline.
-  EXPECT_EQ(now(), ms(1100));
-  EXPECT_EQ(take(retry_events), (strings{"retry 2 in 100ms", "retry 3 in 100ms", "gave_up exhausted after 3"}));
-  EXPECT_EQ(take(timeout_events),
+  EXPECT_EQ(this->now(), ms(1100));
+  EXPECT_EQ(this->take(this->retry_events), (strings{"retry 2 in 100ms", "retry 3 in 100ms", "gave_up exhausted after 3"}));
+  EXPECT_EQ(this->take(this->timeout_events),
             (strings{"timed_out 300ms", "abandoned call failed after 300ms", "timed_out 300ms",
                      "abandoned call failed after 300ms", "timed_out 300ms", "abandoned call failed after 300ms"}));
-  EXPECT_EQ(take(fallback_events), (strings{"failed_attempt", "applied"}));
+  EXPECT_EQ(this->take(this->fallback_events), (strings{"failed_attempt", "applied"}));
   // Three attempts, one episode: reconnect's schedule (0, 100, 300, 700 ms) decides the connector calls.
-  EXPECT_EQ(reconnect_of(svc).connector_calls(), 4u);
+  EXPECT_EQ(this->reconnect_of(svc).connector_calls(), 4u);
 }
 
-TEST_F(recommended_stack, the_fallback_answers_at_once_when_the_retry_budget_is_spent) {
-  refuse_connections();
+TYPED_TEST(recommended_stack, the_fallback_answers_at_once_when_the_retry_budget_is_spent) {
+  this->refuse_connections();
   // One retry saved up (1 per second, for 1 s), nothing earned per call.
   auto config = retry_three_times();
   config.budget = retry::budget_config{.fraction = 0.0, .min_per_second = 1.0, .window = 1s};
-  auto svc = stack(retry(config));
+  auto svc = this->stack(this->retry(config));
 
-  const auto r = call(svc, "GET k");
+  const auto r = this->call(svc, "GET k");
   ASSERT_TRUE(r) << r.error().message();
   EXPECT_EQ(*r, "cached");
   // The saved retry goes at 400 ms; at 700 ms the floor has earned back 0.4 of one: no third attempt.
-  EXPECT_EQ(now(), ms(700));
-  EXPECT_EQ(take(retry_events), (strings{"retry 2 in 100ms", "budget_exhausted after 2"}));
-  EXPECT_EQ(take(fallback_events), (strings{"failed_attempt", "applied"}));
+  EXPECT_EQ(this->now(), ms(700));
+  EXPECT_EQ(this->take(this->retry_events), (strings{"retry 2 in 100ms", "budget_exhausted after 2"}));
+  EXPECT_EQ(this->take(this->fallback_events), (strings{"failed_attempt", "applied"}));
 }
 
-TEST_F(recommended_stack, the_fallback_answers_at_the_deadline_of_an_incr_that_may_not_be_repeated) {
-  auto svc = stack();
-  ASSERT_NO_FATAL_FAILURE(connect(svc));
-  backend->silent_below = 1;  // connection 1 stops answering
+TYPED_TEST(recommended_stack, the_fallback_answers_at_the_deadline_of_an_incr_that_may_not_be_repeated) {
+  auto svc = this->stack();
+  ASSERT_NO_FATAL_FAILURE(this->connect(svc));
+  this->backend->silent_below = 1;  // connection 1 stops answering
 
-  const auto r = call(svc, "INCR k");
+  const auto r = this->call(svc, "INCR k");
   ASSERT_TRUE(r) << r.error().message();
   EXPECT_EQ(*r, "cached");
-  EXPECT_EQ(now(), ms(300));
-  EXPECT_EQ(take(retry_events), strings{"not_retried not_idempotent after 1"});
-  EXPECT_EQ(received("INCR k"), 1u);
+  EXPECT_EQ(this->now(), ms(300));
+  EXPECT_EQ(this->take(this->retry_events), strings{"not_retried not_idempotent after 1"});
+  EXPECT_EQ(this->received("INCR k"), 1u);
 }
 
-TEST_F(recommended_stack, a_timeout_over_retry_is_a_total_deadline_and_the_fallback_answers_at_it) {
-  refuse_connections();
+TYPED_TEST(recommended_stack, a_timeout_over_retry_is_a_total_deadline_and_the_fallback_answers_at_it) {
+  this->refuse_connections();
   // fallback -> timeout (total) -> retry -> timeout (per attempt) -> reconnect.
   auto svc = service_builder()
-                 .layer(fallback_to_cached())
+                 .layer(this->fallback_to_cached())
                  .layer(manual_timeout_layer(1s))
-                 .layer(retry())
-                 .layer(timeout(300ms))
-                 .layer(reconnect())
-                 .service(fake_connector(backend));
+                 .layer(this->retry())
+                 .layer(this->timeout(300ms))
+                 .layer(this->reconnect())
+                 .service(typename TestFixture::connector(this->backend));
 
-  const auto r = call(svc, "GET k");
+  const auto r = this->call(svc, "GET k");
   ASSERT_TRUE(r) << r.error().message();
   EXPECT_EQ(*r, "cached");
-  EXPECT_EQ(now(), ms(1000));  // not 1100 ms: the third attempt is cut short
-  time.run_until_idle();
+  EXPECT_EQ(this->now(), ms(1000));  // not 1100 ms: the third attempt is cut short
+  this->time.run_until_idle();
   // The total deadline cancelled retry during its third attempt: retry stops, as for any
   // cancellation; the outer timeout had already answered `elapsed`, which the fallback handles.
-  EXPECT_EQ(take(retry_events), (strings{"retry 2 in 100ms", "retry 3 in 100ms", "not_retried cancelled after 3"}));
-  EXPECT_EQ(take(fallback_events), (strings{"failed_attempt", "applied"}));
+  EXPECT_EQ(this->take(this->retry_events), (strings{"retry 2 in 100ms", "retry 3 in 100ms", "not_retried cancelled after 3"}));
+  EXPECT_EQ(this->take(this->fallback_events), (strings{"failed_attempt", "applied"}));
 }
 
 // ---- what passes through untouched -------------------------------------------------------------
 
-TEST_F(recommended_stack, a_callers_cancellation_is_neither_retried_nor_answered_by_the_fallback) {
-  refuse_connections(3);  // attempts at 0, 100, 300 ms are refused; 700 ms connects
-  auto svc = stack();
+TYPED_TEST(recommended_stack, a_callers_cancellation_is_neither_retried_nor_answered_by_the_fallback) {
+  this->refuse_connections(3);  // attempts at 0, 100, 300 ms are refused; 700 ms connects
+  auto svc = this->stack();
 
   asio::cancellation_signal signal;
-  const auto r = start(svc, "GET k", signal.slot());
-  time.advance(150ms);
+  const auto r = this->start(svc, "GET k", signal.slot());
+  this->time.advance(150ms);
   ASSERT_FALSE(r->has_value());
   signal.emit(asio::cancellation_type::terminal);
-  time.run_until_idle();
+  this->time.run_until_idle();
   ASSERT_TRUE(r->has_value()) << "the cancelled call is still running";
 
   ASSERT_FALSE(r->value()) << "the fallback answered a cancelled call: " << r->value().value();
@@ -181,30 +217,30 @@ TEST_F(recommended_stack, a_callers_cancellation_is_neither_retried_nor_answered
   EXPECT_TRUE(error.primary().cause().is_cancellation());
   EXPECT_FALSE(error.primary().cause().is_elapsed());
   EXPECT_TRUE(error.to_error_code() == std::errc::operation_canceled);
-  EXPECT_EQ(take(retry_events), strings{"not_retried cancelled after 1"});
-  EXPECT_EQ(take(fallback_events), strings{"skipped"});
+  EXPECT_EQ(this->take(this->retry_events), strings{"not_retried cancelled after 1"});
+  EXPECT_EQ(this->take(this->fallback_events), strings{"skipped"});
 
   // No retry comes later, and reconnect's episode goes on without the caller.
-  time.advance(2s);
-  EXPECT_TRUE(retry_events.empty());
-  EXPECT_TRUE(std::none_of(timeout_events.begin(), timeout_events.end(),
+  this->time.advance(2s);
+  EXPECT_TRUE(this->retry_events.empty());
+  EXPECT_TRUE(std::none_of(this->timeout_events.begin(), this->timeout_events.end(),
                            [](const std::string& e) { return e.starts_with("timed_out"); }));
-  EXPECT_EQ(reconnect_of(svc).state(), connection_state::connected);
-  const auto next = call(svc, "GET next");
+  EXPECT_EQ(this->reconnect_of(svc).state(), connection_state::connected);
+  const auto next = this->call(svc, "GET next");
   ASSERT_TRUE(next) << next.error().message();
   EXPECT_EQ(*next, "conn1:GET next");
 }
 
-TEST_F(recommended_stack, reconnects_close_is_neither_retried_nor_answered_by_the_fallback) {
-  refuse_connections();
-  auto svc = stack();
-  const auto r = start(svc, "GET k");
-  time.advance(50ms);
+TYPED_TEST(recommended_stack, reconnects_close_is_neither_retried_nor_answered_by_the_fallback) {
+  this->refuse_connections();
+  auto svc = this->stack();
+  const auto r = this->start(svc, "GET k");
+  this->time.advance(50ms);
   ASSERT_FALSE(r->has_value());
 
-  auto closer = reconnect_of(svc);
+  auto closer = this->reconnect_of(svc);
   closer.close();
-  time.run_until_idle();
+  this->time.run_until_idle();
   ASSERT_TRUE(r->has_value()) << "close() left the call waiting";
   ASSERT_FALSE(r->value()) << "the fallback answered after close(): " << r->value().value();
   const auto& error = r->value().error();
@@ -212,45 +248,45 @@ TEST_F(recommended_stack, reconnects_close_is_neither_retried_nor_answered_by_th
   EXPECT_EQ(error.primary().reason(), retry::errc::cancelled);
   ASSERT_TRUE(error.primary().cause().is_inner());
   EXPECT_EQ(error.primary().cause().inner().kind(), reconnect::errc::closed);
-  EXPECT_EQ(take(retry_events), strings{"not_retried cancelled after 1"});
-  EXPECT_EQ(take(fallback_events), strings{"skipped"});
+  EXPECT_EQ(this->take(this->retry_events), strings{"not_retried cancelled after 1"});
+  EXPECT_EQ(this->take(this->fallback_events), strings{"skipped"});
 }
 
 // ---- where the wait for a connection is bounded ------------------------------------------------
 
 // An INCR that waits for a connection and is ended by the timeout: the timeout cannot know that
 // reconnect never sent it, so its fate is may_have_been_applied and retry does not repeat it.
-TEST_F(recommended_stack, an_incr_whose_wait_for_a_connection_the_timeout_ends_is_not_retried) {
-  refuse_connections(3);
-  auto svc = stack();
+TYPED_TEST(recommended_stack, an_incr_whose_wait_for_a_connection_the_timeout_ends_is_not_retried) {
+  this->refuse_connections(3);
+  auto svc = this->stack();
 
-  const auto r = call(svc, "INCR k");
+  const auto r = this->call(svc, "INCR k");
   ASSERT_TRUE(r) << r.error().message();
   EXPECT_EQ(*r, "cached");
-  EXPECT_EQ(now(), ms(300));
-  EXPECT_EQ(take(retry_events), strings{"not_retried not_idempotent after 1"});
+  EXPECT_EQ(this->now(), ms(300));
+  EXPECT_EQ(this->take(this->retry_events), strings{"not_retried not_idempotent after 1"});
 }
 
 // The same wait ended by reconnect's own connection_wait_timeout, set below the timeout: reconnect
 // knows it never sent the request (not_sent), so retry repeats even an INCR, and the second
 // attempt finds the connection made at 700 ms. Hence the recommendation: bound the wait for a
 // connection in reconnect, below the per-attempt timeout.
-TEST_F(recommended_stack, an_incr_whose_wait_reconnect_itself_ends_is_retried_and_applied_once) {
-  refuse_connections(3);  // attempts at 0, 100, 300 ms are refused; 700 ms connects
+TYPED_TEST(recommended_stack, an_incr_whose_wait_reconnect_itself_ends_is_retried_and_applied_once) {
+  this->refuse_connections(3);  // attempts at 0, 100, 300 ms are refused; 700 ms connects
   auto c = reconnect_waiting_forever();
   c.connection_wait_timeout = 250ms;
   auto config = retry_three_times();
   config.policy = backoff::fixed{.interval = 300ms};
-  auto svc = stack(retry(config), 300ms, c);
+  auto svc = this->stack(this->retry(config), 300ms, c);
 
-  const auto r = call(svc, "INCR k");
+  const auto r = this->call(svc, "INCR k");
   ASSERT_TRUE(r) << r.error().message();
   EXPECT_EQ(*r, "conn1:INCR k");
   // Attempt 1 waits [0, 250] and fails not_sent; attempt 2, at 550, gets the connection made at 700.
-  EXPECT_EQ(now(), ms(700));
-  EXPECT_EQ(take(retry_events), (strings{"retry 2 in 300ms", "succeeded after 2"}));
-  EXPECT_TRUE(timeout_events.empty());
-  EXPECT_EQ(received("INCR k"), 1u);
+  EXPECT_EQ(this->now(), ms(700));
+  EXPECT_EQ(this->take(this->retry_events), (strings{"retry 2 in 300ms", "succeeded after 2"}));
+  EXPECT_TRUE(this->timeout_events.empty());
+  EXPECT_EQ(this->received("INCR k"), 1u);
 }
 
 }  // namespace

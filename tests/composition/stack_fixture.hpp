@@ -4,6 +4,11 @@
 // testing::manual_clock, the backend is the scripted one of tests/support/fake_backend.hpp, and
 // every layer's events are recorded as short text so that a test asserts a whole sequence.
 //
+// A test may make its calls in either form of the call (core/async_service.hpp): the coroutine
+// form, `co_await svc.call(request)`, or the asynchronous-operation form, `svc.async_call(request,
+// token)` (`stack_test::form`); the typed tests of the whole stack run every scenario in both,
+// each over the backend's connector that suits it (`coroutine_form`, `operation_form`).
+//
 // Requests mean what the fake backend says (support/fake_backend.hpp); in these tests requests
 // starting with "GET" are reads, safe to repeat (reconnect's replay_if, retry's idempotent_if),
 // and everything else (an "INCR k") is a write that must not be applied twice.
@@ -20,8 +25,10 @@
 #include <vector>
 
 #include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/deferred.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
@@ -116,6 +123,31 @@ inline std::string describe_timeout(const timeout::event& e) {
          milliseconds_text(a.elapsed);
 }
 
+/// How a test calls a service: `co_await svc.call(request)`, or `svc.async_call(request, token)`.
+enum class call_form { coroutine, operation };
+
+/// The coroutine form, over connections that offer only `call` (every layer's coroutine runs).
+struct coroutine_form {
+  static constexpr call_form form = call_form::coroutine;
+  using connector = fake_connector;
+};
+
+/// The operation form, over connections that offer `async_call` too, so that every layer of
+/// the stack offers it and a call runs as each layer's operation.
+struct operation_form {
+  static constexpr call_form form = call_form::operation;
+  using connector = async_fake_connector;
+};
+
+/// For TYPED_TEST_SUITE: every scenario in both forms, named after the form.
+using both_call_forms = ::testing::Types<coroutine_form, operation_form>;
+struct call_form_name {
+  template <class Form>
+  static std::string GetName(int) {
+    return Form::form == call_form::coroutine ? "coroutine" : "operation";
+  }
+};
+
 class stack_test : public ::testing::Test {
  protected:
   // ---- the layers, on virtual time, each recording its events ----
@@ -155,10 +187,17 @@ class stack_test : public ::testing::Test {
   template <class Service>
   using slot_of = std::shared_ptr<std::optional<result_of<Service>>>;
 
-  /// Starts `svc.call(request)`; the slot fills when it completes. `cancel` may be a signal's
-  /// slot, to cancel the call.
+  /// Starts the call of `request` on `svc`, in the test's form; the slot fills when it
+  /// completes. `cancel` may be a signal's slot, to cancel the call.
   template <class Service>
   slot_of<Service> start(Service svc, std::string request, asio::cancellation_slot cancel = {}) {
+    if (form == call_form::operation) {
+      if constexpr (async_service<Service>) {
+        return start_operation(std::move(svc), std::move(request), cancel);
+      } else {
+        throw std::logic_error("the operation form needs a service that offers async_call");
+      }
+    }
     auto slot = std::make_shared<std::optional<result_of<Service>>>();
     asio::co_spawn(
         ctx,
@@ -166,6 +205,35 @@ class stack_test : public ::testing::Test {
           slot->emplace(co_await svc.call(std::move(request)));
         },
         asio::bind_cancellation_slot(cancel, asio::detached));
+    return slot;
+  }
+
+  /// Starts `svc.async_call(request, token)`. Without a slot to cancel it, the token is
+  /// `asio::deferred`, awaited in a coroutine; with one, a callback bound to that slot and to the
+  /// context's executor, so that the caller's slot is the operation's own. Either way the
+  /// service and the lent request stay alive until the operation completes.
+  template <class Service>
+    requires async_service<Service>
+  slot_of<Service> start_operation(Service svc, std::string request, asio::cancellation_slot cancel = {}) {
+    auto slot = std::make_shared<std::optional<result_of<Service>>>();
+    if (!cancel.is_connected()) {
+      asio::co_spawn(
+          ctx,
+          [svc, request = std::move(request), slot]() mutable -> asio::awaitable<void> {
+            slot->emplace(co_await svc.async_call(request, asio::deferred));
+          },
+          asio::detached);
+      return slot;
+    }
+    struct lent {
+      Service svc;
+      std::string request;
+    };
+    auto held = std::make_shared<lent>(lent{std::move(svc), std::move(request)});
+    held->svc.async_call(held->request,
+                         asio::bind_cancellation_slot(cancel, asio::bind_executor(ctx, [held, slot](result_of<Service> r) {
+                           slot->emplace(std::move(r));
+                         })));
     return slot;
   }
 
@@ -204,6 +272,8 @@ class stack_test : public ::testing::Test {
 
   strings take(strings& events) { return std::exchange(events, {}); }
 
+  /// The form in which `start` and `call` call a service.
+  call_form form = call_form::coroutine;
   asio::io_context ctx;
   testing::virtual_time time{ctx};
   std::shared_ptr<backend_state> backend = std::make_shared<backend_state>();
