@@ -175,12 +175,15 @@ if want redis; then
   echo "## Redis throughput: one connection, 64 coroutines, bare against the recommended stack, with and without its timeout"
   echo
   echo "redis-server $(redis-server --version | cut -d' ' -f3 | cut -d= -f2) on 127.0.0.1:$redis_port (no persistence), started by this script; load average before: $(loadavg)"
-  for mix in get setget; do
+  # Each request as async_call (the operation form, every layer an operation) for both mixes;
+  # then as call (the coroutine form) for GET, each form against the bare connection in the same form.
+  for run in get:operation setget:operation get:call; do
+    mix=${run%%:*} form=${run##*:}
     echo
-    echo "\`$throughput --port $redis_port --mix $mix --coroutines 64 --compare $redis_rounds --seconds $redis_seconds --warmup $redis_warmup\`"
+    echo "\`$throughput --port $redis_port --mix $mix --form $form --coroutines 64 --compare $redis_rounds --seconds $redis_seconds --warmup $redis_warmup\`"
     echo
-    "$throughput" --port "$redis_port" --mix "$mix" --coroutines 64 --compare "$redis_rounds" \
-      --seconds "$redis_seconds" --warmup "$redis_warmup" | tee "$results/redis_throughput_$mix.txt" | sed -n '/^| mix/,$p'
+    "$throughput" --port "$redis_port" --mix "$mix" --form "$form" --coroutines 64 --compare "$redis_rounds" \
+      --seconds "$redis_seconds" --warmup "$redis_warmup" | tee "$results/redis_throughput_${mix}_$form.txt" | sed -n '/^| mix/,$p'
   done
   echo
   echo "## redis-benchmark against the same server"
