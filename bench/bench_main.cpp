@@ -35,6 +35,13 @@ const std::vector<std::string> happy_path = {"bare",
                                              "bare_async",
                                              "timeout_async_connection",
                                              "stack_async_connection",
+                                             "bare_operation",
+                                             "fallback_operation",
+                                             "retry_operation",
+                                             "timeout_operation",
+                                             "reconnect_operation",
+                                             "stack_operation",
+                                             "stack_no_deadline_operation",
                                              "any_service",
                                              "async_call"};
 

@@ -28,7 +28,10 @@ want release && scripts/check-readme.sh
 
 want release && configure_build_test release -DCMAKE_BUILD_TYPE=Release -DRESILIENCE_CHECK_HEADERS=ON
 
+# The examples run in the Release build; under the sanitizers they would only repeat what the
+# tests cover, at the price of a sanitized build of each program.
 want asan && configure_build_test asan -DCMAKE_BUILD_TYPE=Debug -DRESILIENCE_BUILD_BENCHMARKS=OFF -DRESILIENCE_BUILD_DEMO=OFF \
+  -DRESILIENCE_BUILD_EXAMPLES=OFF \
   -DCMAKE_CXX_FLAGS="$sanitizer_flags -fsanitize=address,undefined -fno-sanitize-recover=undefined"
 
 # ThreadSanitizer needs only the tests that run on several threads: the *_threads_test files of
