@@ -9,6 +9,7 @@
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
 
 #include <resilience/core/async_service.hpp>
@@ -74,6 +75,24 @@ struct refusing_async_service {
 };
 
 static_assert(async_service<async_service_on_virtual_time>);
+/// A move-only request, over an inner service that offers both forms.
+struct move_only_request {
+  std::unique_ptr<std::string> text;
+};
+struct move_only_async_service {
+  awaitable_result<std::string, std::error_code> call(move_only_request r) { co_return *r.text; }
+  template <class Token>
+  auto async_call(const move_only_request& r, Token&& token) {
+    return asio::async_initiate<Token, void(result)>(
+        [](auto handler, std::string text) { asio::post(asio::append(std::move(handler), result(std::move(text)))); },
+        token, *r.text);
+  }
+};
+static_assert(async_service<move_only_async_service>);
+// A move-only request cannot be copied for the race: `call` takes it by value and moves it in.
+static_assert(std::is_same_v<basic_timeout_service<move_only_async_service, testing::manual_timing>::request_param,
+                             move_only_request>);
+
 // Over an inner operation, `call` lends its request (the race keeps the copy it needs).
 static_assert(std::is_same_v<basic_timeout_service<async_service_on_virtual_time, testing::manual_timing>::request_param,
                              const std::string&>);
@@ -132,6 +151,12 @@ TEST_F(async_inner_test, the_callers_cancellation_cancels_the_inner_operation) {
   ASSERT_TRUE(slot->has_value());
   EXPECT_EQ(slot->value().error(), std::errc::operation_canceled);
   EXPECT_EQ(service.seen->cancelled, 1);
+}
+
+TEST_F(async_inner_test, a_move_only_request_is_moved_into_the_race_over_an_inner_operation) {
+  auto r = call(test_layer(100ms).wrap(move_only_async_service{}), move_only_request{std::make_unique<std::string>("m")});
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(*r, "m");
 }
 
 TEST_F(async_inner_test, an_inner_operation_that_throws_when_started_fails_the_call_with_an_error) {

@@ -56,15 +56,17 @@ class basic_timeout_service {
 
   /// How `call` takes its request: lent (`const Request&`) over an inner service that offers
   /// the operation form, whose `call` is then `async_call` awaited in one frame (the race keeps
-  /// the one copy it needs); by value otherwise, moved into the inner call's own coroutine.
-  using request_param = std::conditional_t<async_service<Inner>, const request_type&, request_type>;
+  /// the one copy it needs); by value otherwise, moved into the timed call's own state (so a
+  /// move-only request works over either kind of inner service).
+  using request_param = std::conditional_t<async_service<Inner> && std::is_copy_constructible_v<request_type>,
+                                           const request_type&, request_type>;
 
   /// The inner service's answer, or the timeout's error if the call's deadline passes first.
   /// Over a coroutine inner service the request is moved into the inner call's own coroutine
   /// (an inner service that borrows it borrows it from there), never copied. A call without a
   /// bound (`no_deadline`) calls the inner service directly: one frame, no timer.
   awaitable_result<response_type, error_type> call(request_param request) {
-    if constexpr (async_service<Inner>) {
+    if constexpr (std::is_reference_v<request_param>) {
       return awaited_operation(request);
     } else {
       return timed_call(std::move(request));
