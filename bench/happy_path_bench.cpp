@@ -99,6 +99,15 @@ void timeout_operation(benchmark::State& state) {
 }
 BENCHMARK(timeout_operation);
 
+// config::wait_for_cancelled_call: no race, the request lent to the connection's operation.
+void timeout_waiting_operation(benchmark::State& state) {
+  bench::run_operations(state, [](auto, auto pass) {
+    return resilience::timeout_layer({.duration = 500ms, .wait_for_cancelled_call = true})
+        .wrap(bench::connection<bench::trivial_async_connection>(pass));
+  });
+}
+BENCHMARK(timeout_waiting_operation);
+
 void fallback_operation(benchmark::State& state) {
   bench::run_operations(state, [](auto, auto pass) {
     return resilience::fallback_layer(fallback::value(std::uint64_t{0}))
@@ -120,6 +129,14 @@ void stack_operation(benchmark::State& state) {
   });
 }
 BENCHMARK(stack_operation);
+
+void stack_waiting_operation(benchmark::State& state) {
+  bench::run_operations(state, [](auto executor, auto pass) {
+    return recommended_stack<bench::trivial_async_connection>(executor, pass,
+                                                              {.duration = 500ms, .wait_for_cancelled_call = true});
+  });
+}
+BENCHMARK(stack_waiting_operation);
 
 void stack_no_deadline_operation(benchmark::State& state) {
   bench::run_operations(state, [](auto executor, auto pass) {

@@ -70,11 +70,13 @@ static_assert(async_service<dictionary>);
 int main() {
   asio::io_context ctx;
   auto words = timeout_layer(50ms).wrap(dictionary(ctx.get_executor()));
-  // The same lookups through fallback -> retry -> timeout, each layer an operation too.
+  // The same lookups through fallback -> retry -> timeout, each layer an operation too. The
+  // dictionary completes a cancelled lookup at once, so this timeout may wait for the lookup it
+  // cancels instead of racing it: the word is lent down, never copied.
   auto guarded = service_builder()
                      .layer(fallback_layer(fallback::value(std::string("(not found in time)"))))
                      .layer(retry_layer({.max_attempts = 2}))
-                     .layer(timeout_layer(50ms))
+                     .layer(timeout_layer({.duration = 50ms, .wait_for_cancelled_call = true}))
                      .service(dictionary(ctx.get_executor()));
   static_assert(async_service<decltype(guarded)>);
   bool coroutine_ok = false, callback_ok = false;

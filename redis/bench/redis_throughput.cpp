@@ -6,6 +6,7 @@
 //   resilience_redis_throughput --port 6390 --seconds 5 --coroutines 64 --mix get
 //   resilience_redis_throughput --port 6390 --through stack            # the same through the stack
 //   resilience_redis_throughput --port 6390 --through untimed          # the stack without the timeout
+//   resilience_redis_throughput --port 6390 --through abandoning       # the stack, its timeout racing
 //   resilience_redis_throughput --port 6390 --compare 5 --seconds 3    # the three, in rotation
 //
 // Prints requests per second, latency percentiles of one call, the client's CPU time per
@@ -56,12 +57,15 @@ struct options {
   std::fprintf(error ? stderr : stdout,
                "usage: resilience_redis_throughput [--host H] [--port P] [--seconds S] [--warmup S]\n"
                "                                   [--coroutines N] [--threads T] [--mix get|setget]\n"
-               "                                   [--through bare|stack|untimed] [--form operation|call]\n"
+               "                                   [--through bare|stack|untimed|abandoning]\n"
+               "                                   [--form operation|call]\n"
                "                                   [--compare ROUNDS]\n"
                "Runs N coroutines calling one connection for S seconds (after a warm-up, default 1 s)\n"
                "against a redis-server you started, e.g.: redis-server --port 6390 --save '' --appendonly no &\n"
                "--through stack: through fallback -> retry -> timeout -> reconnect (docs/stacks.md).\n"
                "--through untimed: the same without the timeout (reconnect's probe bounds a hung connection).\n"
+               "--through abandoning: the stack with a timeout that answers at the deadline and abandons\n"
+               "        the call (config::wait_for_cancelled_call false, the default) instead of waiting for it.\n"
                "--form: each request as co_await svc.async_call(c, asio::deferred) (operation, the default)\n"
                "        or as co_await svc.call(c) (call, the coroutine form), for every service.\n"
                "--compare R: R rounds of each of the three, in rotation; prints medians and the ratios.\n");
@@ -102,8 +106,8 @@ options parse(int argc, char** argv) {
       if (value != "get" && value != "setget") usage(("--mix wants get or setget (got '" + std::string(value) + "')").c_str());
       o.mix = value;
     } else if (flag == "--through") {
-      if (value != "bare" && value != "stack" && value != "untimed")
-        usage(("--through wants bare, stack or untimed (got '" + std::string(value) + "')").c_str());
+      if (value != "bare" && value != "stack" && value != "untimed" && value != "abandoning")
+        usage(("--through wants bare, stack, untimed or abandoning (got '" + std::string(value) + "')").c_str());
       o.through = value;
     } else if (flag == "--form") {
       if (value != "operation" && value != "call") usage(("--form wants operation or call (got '" + std::string(value) + "')").c_str());
@@ -164,13 +168,16 @@ throughput::round_result bare_round(const options& o, redis::connection_statisti
 }
 
 /// docs/stacks.md's Redis stack: fallback → retry → timeout → reconnect (PING probe) → connector.
+/// The timeout waits for the call it cancels (reconnect and the connection complete at once when
+/// cancelled); `Wait` false: it answers at the deadline and abandons the call (`abandoning`).
+template <bool Wait>
 struct timed_stack {
   auto operator()(asio::any_io_executor ex, redis::config cfg) const {
     auto is_read = [](const redis::command& c) { return c.is_read_only(); };
     return resilience::service_builder()
         .layer(resilience::fallback_layer(fallback::value(redis::reply::make_nil())))
         .layer(resilience::retry_layer({.max_attempts = 3}).idempotent_if(is_read))
-        .layer(resilience::timeout_layer(500ms))  // per attempt
+        .layer(resilience::timeout_layer({.duration = 500ms, .wait_for_cancelled_call = Wait}))  // per attempt
         .layer(resilience::reconnect_layer(ex, {.connection_wait_timeout = 400ms}).replay_if(is_read).probe_with(redis::ping))
         .service(redis::connector(ex, std::move(cfg)));
   }
@@ -214,9 +221,17 @@ throughput::round_result stack_round(const options& o) {
 
 /// One round of the service `through` names.
 throughput::round_result round_of(const options& o, const std::string& through, redis::connection_statistics& st) {
-  if (through == "stack") return stack_round<timed_stack>(o);
+  if (through == "stack") return stack_round<timed_stack<true>>(o);
+  if (through == "abandoning") return stack_round<timed_stack<false>>(o);
   if (through == "untimed") return stack_round<untimed_stack>(o);
   return bare_round(o, st);
+}
+
+const char* through_name(const std::string& through) {
+  if (through == "stack") return ", through the recommended stack";
+  if (through == "untimed") return ", through the stack without the timeout";
+  if (through == "abandoning") return ", through the stack with an abandoning timeout";
+  return "";
 }
 
 const char* form_name(const options& o) { return o.as_operation ? "each request as async_call" : "each request as call"; }
@@ -231,7 +246,7 @@ int single_run(const options& o) {
     return 1;
   }
   std::printf("mix %s, %d coroutines, %d thread(s), one connection%s, %s, %g s measured\n", o.mix.c_str(), o.coroutines,
-              o.threads, o.through == "stack" ? ", through the recommended stack" : o.through == "untimed" ? ", through the stack without the timeout" : "",
+              o.threads, through_name(o.through),
               form_name(o), o.seconds);
   std::printf("requests/s   %.0f\n", r.requests_per_second);
   std::printf("errors       %llu\n", static_cast<unsigned long long>(r.errors));

@@ -18,13 +18,17 @@
 // event (the docs' bound: at most 2 x probe_interval + probe_timeout after the last answer).
 #include <chrono>
 #include <cstdio>
+#include <future>
 #include <string>
 #include <vector>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_future.hpp>
 #include <gtest/gtest.h>
 
 #include <resilience/reconnect.hpp>
 #include <resilience/redis.hpp>
+#include <resilience/timeout.hpp>
 
 #include "integration/integration_support.hpp"
 #include "integration/kv_load.hpp"
@@ -142,6 +146,58 @@ TEST_F(integration_test, blackhole_is_found_by_the_probe_and_calls_resume_on_a_n
   EXPECT_GE(counter, static_cast<long long>(total.incr_acked)) << "an acknowledged INCR is missing";
   EXPECT_LE(counter, static_cast<long long>(total.incr_acked + total.incr_may_have_been_applied))
       << "an INCR was applied that no caller was told may have been";
+}
+
+// The recommended Redis stack's timeout waits for the call it cancels
+// (timeout::config::wait_for_cancelled_call): that is right only if reconnect and the connection
+// complete a cancelled call at once. On a silent connection (no probe here, so nothing else would
+// ever end a call) every GET must still be answered `elapsed` once its deadline has cancelled
+// the written command; a later call on the same silent connection too; and no time-out may be
+// taken for a broken connection.
+template <class Client>
+asio::awaitable<bool> answered_elapsed(Client* client, std::string key) {
+  const redis::command get{"GET", std::move(key)};  // lent down the stack: lives in this frame
+  auto r = co_await client->call(get);
+  co_return !r && r.error().is_elapsed();
+}
+
+template <class Client>
+asio::awaitable<bool> answered(Client* client) {
+  const redis::command set{"SET", "k", "v"};
+  auto r = co_await client->call(set);
+  co_return r.has_value();
+}
+
+TEST_F(integration_test, a_timeout_waiting_for_the_cancelled_call_answers_elapsed_on_a_silent_connection) {
+  redis_server server;
+  fault_proxy proxy(server.port());
+  auto client = timeout_layer({.duration = 200ms, .wait_for_cancelled_call = true})
+                    .wrap(reconnect_layer(ctx.get_executor(), {.connect_timeout = connect_timeout,
+                                                               .connection_wait_timeout = wait_timeout})
+                              .wrap(redis::connector(ctx.get_executor(),
+                                                     {.port = proxy.port(), .connect_timeout = connect_timeout})));
+  io_thread io(ctx, [&] { client.close(); });
+  auto first = asio::co_spawn(ctx, answered(&client), asio::use_future);
+  ASSERT_EQ(first.wait_for(10s), std::future_status::ready) << "no connection";
+  ASSERT_TRUE(first.get());
+
+  proxy.set_mode(fault_mode::blackhole);  // the open connection stays silent for good
+  constexpr int callers = 16;
+  std::vector<std::future<bool>> calls;
+  for (int i = 0; i < callers; ++i)
+    calls.push_back(asio::co_spawn(ctx, answered_elapsed(&client, "k:" + std::to_string(i)), asio::use_future));
+  // A correctness bound, not a measurement: without the cancellation completing the written
+  // calls they would wait forever.
+  for (auto& c : calls) {
+    ASSERT_EQ(c.wait_for(10s), std::future_status::ready) << "a timed call was never answered";
+    EXPECT_TRUE(c.get()) << "a call on the silent connection was not answered elapsed";
+  }
+  auto later = asio::co_spawn(ctx, answered_elapsed(&client, std::string("k")), asio::use_future);
+  ASSERT_EQ(later.wait_for(10s), std::future_status::ready) << "a call after the time-outs was never answered";
+  EXPECT_TRUE(later.get());
+  EXPECT_EQ(client.inner().connector_calls(), 1u) << "a time-out is not a broken connection";
+  client.close();
+  io.stop();
 }
 
 }  // namespace

@@ -99,13 +99,17 @@ work script(int id) {
   return {};
 }
 
+// `wait`: config::wait_for_cancelled_call. The outcomes checked below hold either way: a
+// stubborn late call then answers its own success instead of elapsed, which is not checked.
 template <class Backend>
-void concurrent_calls_all_complete_with_a_valid_answer() {
+void concurrent_calls_all_complete_with_a_valid_answer(bool wait = false) {
   constexpr int callers = 8;
   constexpr int calls_per_caller = 150;
   asio::io_context ctx;
   Backend inner;
-  auto svc = timeout_layer(timeout::no_deadline).deadline_for([](const work& w) { return w.budget; }).wrap(inner);
+  auto svc = timeout_layer(timeout::config{.duration = timeout::no_deadline, .wait_for_cancelled_call = wait})
+                 .deadline_for([](const work& w) { return w.budget; })
+                 .wrap(inner);
 
   std::atomic<int> done{0}, succeeded{0}, timed_out{0}, cancelled{0}, wrong{0};
   auto caller = [&](int first) -> asio::awaitable<void> {
@@ -189,6 +193,14 @@ TEST(timeout_threads, concurrent_calls_on_four_threads_all_complete_with_a_valid
 TEST(timeout_threads, concurrent_calls_of_an_inner_asynchronous_operation_all_complete_with_a_valid_answer) {
   static_assert(async_service<async_backend>);
   concurrent_calls_all_complete_with_a_valid_answer<async_backend>();
+}
+
+TEST(timeout_threads, concurrent_calls_that_wait_for_the_cancelled_inner_operation_all_complete_with_a_valid_answer) {
+  concurrent_calls_all_complete_with_a_valid_answer<async_backend>(true);
+}
+
+TEST(timeout_threads, concurrent_calls_that_wait_for_the_cancelled_inner_coroutine_all_complete_with_a_valid_answer) {
+  concurrent_calls_all_complete_with_a_valid_answer<backend>(true);
 }
 
 /// Answers at once, or (for a negative id) waits until cancelled.

@@ -34,6 +34,7 @@ struct probe {
   int finished = 0;   ///< calls that ran to their end (answered after their delay)
   std::optional<testing::manual_clock::time_point> finished_at;
   std::string last_request;
+  const void* lent_request = nullptr;  ///< where the request an asynchronous operation was lent lives
 };
 
 /// Answers "done:<request>" after `delay` of virtual time; a cancelled wait answers

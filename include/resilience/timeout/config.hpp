@@ -29,6 +29,19 @@ struct config {
   /// inside reconnect to turn a hung call into a replaced connection). Both compare equal to
   /// std::errc::timed_out.
   bool elapsed_means_broken_connection = false;
+
+  /// What happens to the inner call when the deadline passes (or the caller cancels):
+  ///  - false (default): the caller is answered at once, and the inner call is cancelled and
+  ///    abandoned: whatever it does afterwards, nobody waits for it. It works over any inner
+  ///    service, at the price of a race per call and, over an asynchronous operation, a copy
+  ///    of the request that the abandoned call keeps.
+  ///  - true: the inner call is cancelled and the caller is answered when it completes, with
+  ///    `errc::elapsed` if it failed after the deadline (its own answer if it succeeded anyway,
+  ///    or if the caller cancelled). For an inner service that completes promptly once
+  ///    cancelled, as redis::connection and reconnect over it do: the request is not copied,
+  ///    and over an asynchronous operation the timed call costs about a third (docs/timeout.md).
+  ///    Over a service that ignores cancellation the caller waits for it.
+  bool wait_for_cancelled_call = false;
 };
 
 /// Throws std::invalid_argument naming the first invalid field and its value.

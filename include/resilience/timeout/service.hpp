@@ -21,6 +21,7 @@
 #include <resilience/timeout/config.hpp>
 #include <resilience/timeout/detail/bound.hpp>
 #include <resilience/timeout/detail/call_operation.hpp>
+#include <resilience/timeout/detail/cooperative_call.hpp>
 #include <resilience/timeout/detail/race.hpp>
 #include <resilience/timeout/detail/state.hpp>
 #include <resilience/timeout/error.hpp>
@@ -30,8 +31,9 @@ namespace resilience {
 
 /// Bounds each call: when its deadline passes, the inner call is cancelled (Asio per-operation
 /// cancellation) and the caller is answered `timeout::errc::elapsed` at once, whether or not
-/// the inner call honours the cancellation. Build it with `timeout_layer`; users let `auto` name
-/// it.
+/// the inner call honours the cancellation; or, with `config::wait_for_cancelled_call`, when the
+/// cancelled call completes (cheaper, for inner services that complete promptly once
+/// cancelled). Build it with `timeout_layer`; users let `auto` name it.
 ///
 /// Copies share the inner service (one object, behind a shared pointer): an inner call that
 /// ignores its cancellation goes on after its caller was answered, and must find the inner
@@ -76,7 +78,8 @@ class basic_timeout_service {
   /// The timed call as an Asio asynchronous operation (core/async_service.hpp), offered when the
   /// inner service offers one: the race is started from the initiation, with no coroutine of the
   /// timeout's own. The request is lent, as the form's contract says; the race keeps the one
-  /// copy an abandoned inner call may still read after its caller was answered. The deadline's
+  /// copy an abandoned inner call may still read after its caller was answered (none with
+  /// `wait_for_cancelled_call`: the inner call answers the caller, so it is lent on). The deadline's
   /// timer and the caller's answer run on the handler's associated executor, else on the inner
   /// service's (`get_executor()`).
   template <class CompletionToken>
@@ -177,6 +180,11 @@ class basic_timeout_service {
       return answer_later(executor, std::move(handler), result_type(std::unexpect, shared.elapsed(false)));
     }
     const auto start = clock::now();
+    if (shared.settings().wait_for_cancelled_call) {
+      using waiting_call = timeout::detail::cooperative_call<state_type, Timing, std::remove_cvref_t<decltype(executor)>, Handler>;
+      return waiting_call::start(shared, request, std::move(handler), executor, start, bound.duration,
+                                 timeout::detail::expiry<clock>(start, bound.duration));
+    }
     timeout::detail::async_race<Timing>(
         state_, request_type(request), executor, start, bound.duration,
         timeout::detail::expiry<clock>(start, bound.duration),

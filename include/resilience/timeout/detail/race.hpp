@@ -25,10 +25,16 @@
 // thread allocates nothing from the heap once that cache holds enough blocks (docs/timeout.md,
 // "Cost").
 //
+// With `config::wait_for_cancelled_call` the deadline and the caller's cancellation only cancel
+// the inner call; the caller is answered when it completes (an inner operation then takes the
+// cheaper path of cooperative_call.hpp instead, so here that is a coroutine inner service, or a
+// move-only request that `call` moved in).
+//
 // Threads. The claims are atomic (referee.hpp), so the three contenders may complete on different
 // threads. The cancellation emitted to the inner call follows Asio's rule for per-operation
 // cancellation: it must come from the strand the inner call runs on. Everything here runs on the
 // caller's executor, so a caller on a strand gets that for free.
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <exception>
@@ -71,7 +77,7 @@ struct race_outcome {
 ///   asio::awaitable<std::optional<result_type>> run(request_type)  -- the inner call, never throws;
 ///   inner() with async_call(const request_type&, token), and settle(inner result), if inner_is_async;
 ///   result_type failed_with(std::exception_ptr) const;
-///   bool has_listeners() const;
+///   bool has_listeners() const;  settings() -> const timeout::config&;
 ///   void finished_late(const result_type&, std::chrono::nanoseconds bound, std::chrono::nanoseconds elapsed) const.
 template <class Owner, class Timing, class Handler>
 class race final : public deadline_entry<Timing>, public std::enable_shared_from_this<race<Owner, Timing, Handler>> {
@@ -178,10 +184,16 @@ class race final : public deadline_entry<Timing>, public std::enable_shared_from
   std::shared_ptr<void> keep_alive() override { return this->weak_from_this().lock(); }
 
   void on_deadline() {
+    if (waits_for_inner()) {
+      // The inner call stays the only contender: cancelled, it answers the caller (`act`).
+      deadline_hit_.store(true, std::memory_order_release);
+      return inner_cancel_.emit(asio::cancellation_type::all);
+    }
     if (referee_.claim(contender::deadline) == verdict::act_now) act(contender::deadline, how::dispatch);
   }
 
   void on_caller_cancel(asio::cancellation_type type) {
+    if (waits_for_inner()) return inner_cancel_.emit(type);
     caller_cancel_type_ = type;
     // Posted: completing inline would destroy this canceller (the caller clears its slot) while
     // the emitter still runs it.
@@ -194,7 +206,11 @@ class race final : public deadline_entry<Timing>, public std::enable_shared_from
         // Left quietly and checked once the caller has had its answer: a caller resumed right
         // here that makes its next timed call at once keeps the queue's timer armed.
         deadlines_.leave(*this);
-        complete({race_end::inner_finished, std::move(early_result_)}, completion);
+        if (deadline_hit_.load(std::memory_order_acquire) && !early_result_->has_value()) {
+          complete({race_end::deadline_passed, std::nullopt}, completion);  // failed once cancelled
+        } else {
+          complete({race_end::inner_finished, std::move(early_result_)}, completion);
+        }
         return deadlines_.check_idle();
       case contender::deadline:
         inner_cancel_.emit(asio::cancellation_type::all);  // the runner's coroutine filters it as usual
@@ -220,6 +236,10 @@ class race final : public deadline_entry<Timing>, public std::enable_shared_from
     }
   }
 
+  // config::wait_for_cancelled_call: the deadline and the caller's cancellation cancel the
+  // inner call without answering; the caller waits for its answer.
+  bool waits_for_inner() const noexcept { return owner_->settings().wait_for_cancelled_call; }
+
   struct no_request {};
   using request_storage =
       std::conditional_t<Owner::inner_is_async, std::optional<typename Owner::request_type>, no_request>;
@@ -233,6 +253,7 @@ class race final : public deadline_entry<Timing>, public std::enable_shared_from
   referee referee_;
   std::optional<result_type> early_result_;
   asio::cancellation_type caller_cancel_type_ = asio::cancellation_type::none;
+  std::atomic<bool> deadline_hit_{false};  // waits_for_inner(): the deadline cancelled the inner call
   typename clock::time_point start_;
   std::chrono::nanoseconds bound_;
 };
