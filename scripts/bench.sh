@@ -41,6 +41,7 @@ min_time=0.2
 filter=""
 redis_rounds=5
 redis_seconds=3
+counted_short=2 counted_long=5  # the callgrind runs: seconds of each of the two
 redis_warmup=1
 redis_requests=1000000
 jobs=$(nproc)
@@ -63,6 +64,7 @@ while [ $# -gt 0 ]; do
 done
 if [ "$quick" = 1 ]; then
   repetitions=1 min_time=0.01 redis_rounds=1 redis_seconds=0.5 redis_warmup=0.2 redis_requests=50000
+  counted_short=0.3 counted_long=0.6
 fi
 want() { [[ ",$only," == *",$1,"* ]]; }
 
@@ -172,6 +174,30 @@ benchmark_rows() {
     }'
 }
 
+# The client's instructions per GET through `$1` (bare, untimed, stack, abandoning): two runs
+# under callgrind, the marginal count per request between them.
+counted_run() {
+  local out="$scratch/callgrind.out"
+  valgrind --tool=callgrind --toggle-collect='*io_context::run*' --callgrind-out-file="$out" \
+    "$throughput" --port "$redis_port" --mix get --through "$1" --seconds "$2" --warmup 0 >"$scratch/counted.txt" 2>/dev/null
+  echo "$(awk '/^totals:/ { print $2; exit }' "$out") $(awk '/^requests / { print $2; exit }' "$scratch/counted.txt")"
+}
+instructions_per_request() {
+  local i1 n1 i2 n2
+  read -r i1 n1 < <(counted_run "$1" "$counted_short")
+  read -r i2 n2 < <(counted_run "$1" "$counted_long")
+  cp "$scratch/callgrind.out" "$results/callgrind_$1.out"
+  awk -v a="$i1" -v b="$i2" -v m="$n1" -v n="$n2" 'BEGIN { printf "%.0f", (b - a) / (n - m) }'
+}
+service_label() {
+  case $1 in
+    bare) echo 'bare `redis::connection`' ;;
+    untimed) echo 'stack without the timeout' ;;
+    stack) echo 'recommended stack (its timeout waits for the call it cancels)' ;;
+    abandoning) echo 'the stack with a timeout that abandons the call (the default `wait_for_cancelled_call = false`)' ;;
+  esac
+}
+
 if want redis; then
   start_redis
   throughput="$build_dir/redis/bench/resilience_redis_throughput"
@@ -188,6 +214,20 @@ if want redis; then
     echo
     "$throughput" --port "$redis_port" --mix "$mix" --form "$form" --coroutines 64 --compare "$redis_rounds" \
       --seconds "$redis_seconds" --warmup "$redis_warmup" | tee "$results/redis_throughput_${mix}_$form.txt" | sed -n '/^| mix/,$p'
+  done
+  echo
+  echo "## Instructions per GET, counted by callgrind"
+  echo
+  echo "User-space instructions of the client per request (valgrind --tool=callgrind, counting inside \\`io_context::run\\` only), 64 coroutines, \\`async_call\\`: the difference between a run of $counted_short s and one of $counted_long s, over the difference in requests, so that connecting and start-up drop out. Unlike times, these counts do not move with the machine's load."
+  echo
+  echo "| service | instructions per request | over bare |"
+  echo "| --- | ---: | ---: |"
+  bare_instructions=""
+  for through in bare untimed stack abandoning; do
+    count=$(instructions_per_request "$through")
+    [ -z "$bare_instructions" ] && bare_instructions=$count
+    awk -v what="$(service_label "$through")" -v n="$count" -v b="$bare_instructions" \
+      'BEGIN { if (n == b) printf "| %s | %d | — |\n", what, n; else printf "| %s | %d | %+d (%.2f×) |\n", what, n, n - b, n / b }'
   done
   echo
   echo "## redis-benchmark against the same server"

@@ -10,6 +10,7 @@ packages=(
   libbenchmark-dev        # Google Benchmark
   libhiredis-dev pkgconf  # the Redis component (pkg-config finds hiredis)
   redis-server redis-tools    # the Redis proof, the demo, redis-benchmark beside our figures
+  valgrind                # callgrind: the benchmarks' instruction counts, steady on a shared machine
 )
 
 missing=()

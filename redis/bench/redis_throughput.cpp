@@ -249,6 +249,7 @@ int single_run(const options& o) {
               o.threads, through_name(o.through),
               form_name(o), o.seconds);
   std::printf("requests/s   %.0f\n", r.requests_per_second);
+  std::printf("requests     %llu\n", static_cast<unsigned long long>(r.requests));
   std::printf("errors       %llu\n", static_cast<unsigned long long>(r.errors));
   std::printf("latency (us) p50 %.1f  p99 %.1f  p99.9 %.1f  max %.1f  (one %s)\n", r.p50_us, r.p99_us, r.p999_us,
               r.max_us, step_name(o));

@@ -39,6 +39,7 @@
 #include <resilience/retry.hpp>
 #include <resilience/timeout.hpp>
 
+#include "support/threaded_run.hpp"
 #include "support/threadsafe_backend.hpp"
 
 namespace resilience::test {
@@ -52,52 +53,6 @@ constexpr int stack_thread_count = 4;
 constexpr int stack_callers = 16;
 const std::string fallback_answer = "fallback";
 
-/// An io_context run by four threads, with a safety net: if the work is not done after
-/// `limit`, the context is stopped and `timed_out()` says so.
-class stack_threaded_run {
- public:
-  explicit stack_threaded_run(asio::io_context& ctx, std::chrono::seconds limit = 20s)
-      : ctx_(ctx), strand_(asio::make_strand(ctx)), safety_(strand_, limit) {
-    safety_.async_wait([this](boost::system::error_code ec) {
-      if (!ec) {
-        timed_out_ = true;
-        ctx_.stop();
-      }
-    });
-  }
-
-  /// Ends the safety net once the test's work is done, so that run() can run out of work.
-  void done() {
-    asio::post(strand_, [this] { safety_.cancel(); });
-  }
-
-  void run() {
-    std::vector<std::thread> threads;
-    for (int i = 0; i < stack_thread_count; ++i) threads.emplace_back([this] { ctx_.run(); });
-    for (auto& t : threads) t.join();
-  }
-
-  bool timed_out() const { return timed_out_; }
-
- private:
-  asio::io_context& ctx_;
-  asio::strand<asio::io_context::executor_type> strand_;
-  asio::steady_timer safety_;
-  std::atomic<bool> timed_out_{false};
-};
-
-/// Counts down the participants of a test; the last one runs `last`.
-class stack_countdown {
- public:
-  stack_countdown(int n, std::function<void()> last) : left_(n), last_(std::move(last)) {}
-  void arrive() {
-    if (--left_ == 0) last_();
-  }
-
- private:
-  std::atomic<int> left_;
-  std::function<void()> last_;
-};
 
 /// What retry sees fail: the timeout's error over reconnect's.
 using stack_cause = timeout::error<reconnect::error<std::error_code, std::error_code>>;
@@ -137,8 +92,9 @@ std::string stack_request(int caller, int call) {
 /// of 1 ms for reconnect and 100 us for retry, five attempts (a call meets several breaks), a
 /// per-attempt deadline far above a call's length (it may fire under a loaded sanitizer; any
 /// outcome of it is counted like the others).
+/// `timeout_waits`: timeout::config::wait_for_cancelled_call, as the Redis stack has it.
 auto make_stack(asio::io_context& ctx, std::shared_ptr<threadsafe_backend> backend, std::atomic<int>& retries,
-                std::atomic<int>& exhausted, std::atomic<int>& fallbacks) {
+                std::atomic<int>& exhausted, std::atomic<int>& fallbacks, bool timeout_waits) {
   return service_builder()
       .layer(fallback_layer(fallback::value(fallback_answer)).on_event([&fallbacks](const fallback::event& e) {
         if (e.kind == fallback::event_kind::applied) ++fallbacks;
@@ -149,7 +105,7 @@ auto make_stack(asio::io_context& ctx, std::shared_ptr<threadsafe_backend> backe
                    if (std::holds_alternative<retry::retry_scheduled<stack_cause>>(e)) ++retries;
                    if (std::holds_alternative<retry::gave_up<stack_cause>>(e)) ++exhausted;
                  }))
-      .layer(timeout_layer(1s))
+      .layer(timeout_layer({.duration = 1s, .wait_for_cancelled_call = timeout_waits}))
       .layer(reconnect_layer(ctx.get_executor(),
                              reconnect::config{.policy = backoff::fixed{.interval = 1ms},
                                                .connection_wait_timeout = 10s,
@@ -173,27 +129,27 @@ asio::awaitable<void> call_and_count(Stack& svc, std::string request, stack_tall
 /// `max_breaks` times, and no longer than the callers call). With `race_a_timer`, each call
 /// races a timer of 0 to 1.9 ms, which cancels it when it wins (`||`: the caller's
 /// cancellation, on the caller's strand).
-void concurrent_operations_through_one_stack(int calls_each, bool race_a_timer) {
+void concurrent_operations_through_one_stack(int calls_each, bool race_a_timer, bool timeout_waits = false) {
   asio::io_context ctx(stack_thread_count);
   auto backend = std::make_shared<threadsafe_backend>();
   std::atomic<int> retries{0};
   std::atomic<int> exhausted{0};
   std::atomic<int> fallbacks{0};
-  auto svc = make_stack(ctx, backend, retries, exhausted, fallbacks);
+  auto svc = make_stack(ctx, backend, retries, exhausted, fallbacks, timeout_waits);
   static_assert(async_service<decltype(svc)>);
   auto reconnect = svc.inner().inner().inner();  // a copy: shares the connection and state
   std::vector<asio::cancellation_signal> unused_signals(stack_callers);
-  stack_threaded_run runner(ctx);
+  threaded_run runner(ctx);
 
   constexpr int max_breaks = 200;
   std::atomic<bool> callers_done{false};
   std::atomic<int> breaks{0};
   stack_tally t;
-  stack_countdown all(2, [&] {
+  countdown all(2, [&] {
     reconnect.close();
     runner.done();
   });
-  stack_countdown callers(stack_callers, [&] {
+  countdown callers(stack_callers, [&] {
     callers_done = true;
     all.arrive();
   });
@@ -268,6 +224,12 @@ TEST(stack_threads, concurrent_operations_through_one_stack_survive_repeated_bre
 
 TEST(stack_threads, concurrent_operations_cancelled_by_their_callers_all_complete_on_four_threads) {
   concurrent_operations_through_one_stack(100, true);
+}
+
+// The callers' cancellations then reach reconnect's call through the timeout, which waits for
+// its answer instead of answering at once.
+TEST(stack_threads, cancelled_operations_through_a_stack_whose_timeout_waits_all_complete_on_four_threads) {
+  concurrent_operations_through_one_stack(100, true, true);
 }
 
 }  // namespace

@@ -22,6 +22,7 @@
 
 #include <resilience/reconnect.hpp>
 
+#include "support/threaded_run.hpp"
 #include "support/threadsafe_backend.hpp"
 
 namespace resilience::test {
@@ -35,52 +36,6 @@ using reconnect::errc;
 
 constexpr int thread_count = 4;
 
-/// An io_context run by four threads, with a safety net: if the work is not done after
-/// `limit`, the context is stopped and `timed_out()` says so.
-class threaded_run {
- public:
-  explicit threaded_run(asio::io_context& ctx, std::chrono::seconds limit = 20s)
-      : ctx_(ctx), strand_(asio::make_strand(ctx)), safety_(strand_, limit) {
-    safety_.async_wait([this](boost::system::error_code ec) {
-      if (!ec) {
-        timed_out_ = true;
-        ctx_.stop();
-      }
-    });
-  }
-
-  /// Ends the safety net once the test's work is done, so that run() can run out of work.
-  void done() {
-    asio::post(strand_, [this] { safety_.cancel(); });
-  }
-
-  void run() {
-    std::vector<std::thread> threads;
-    for (int i = 0; i < thread_count; ++i) threads.emplace_back([this] { ctx_.run(); });
-    for (auto& t : threads) t.join();
-  }
-
-  bool timed_out() const { return timed_out_; }
-
- private:
-  asio::io_context& ctx_;
-  asio::strand<asio::io_context::executor_type> strand_;
-  asio::steady_timer safety_;
-  std::atomic<bool> timed_out_{false};
-};
-
-/// Counts down the participants of a test; the last one runs `last`.
-class countdown {
- public:
-  countdown(int n, std::function<void()> last) : left_(n), last_(std::move(last)) {}
-  void arrive() {
-    if (--left_ == 0) last_();
-  }
-
- private:
-  std::atomic<int> left_;
-  std::function<void()> last_;
-};
 
 struct tally {
   std::atomic<int> started{0};

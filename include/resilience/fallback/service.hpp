@@ -136,7 +136,8 @@ class fallback_service {
   // The two forms of answer: the response alone, or with its origin.
   struct lean {
     using response = response_type;
-    static response_type wrap(response_type&& r, fallback::origin) { return std::move(r); }
+    // A reference: the answer is then built from it in place, with one move of the response.
+    static response_type&& wrap(response_type&& r, fallback::origin) { return std::move(r); }
   };
   struct traced {
     using response = fallback::with_origin<response_type>;

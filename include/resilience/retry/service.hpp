@@ -236,7 +236,7 @@ class basic_retry_service {
   // The first attempt's answer, on the caller's executor: kept, it completes the caller here;
   // otherwise the loop decides what follows, in a coroutine.
   template <class Handler>
-  void first_answered(const request_type& request, inner_result_type result, asio::cancellation_type asked,
+  void first_answered(const request_type& request, inner_result_type&& result, asio::cancellation_type asked,
                       Handler handler) {
     if (result) {
       switch (judge(*result)) {

@@ -50,7 +50,7 @@ struct primary_answered {
   const typename Service::request_type* request;  // lent by the caller until its handler runs
   Handler handler;
 
-  void operator()(typename Service::primary_result primary) {
+  void operator()(typename Service::primary_result&& primary) {  // by reference: see retry's first_attempt
     // The caller lends its request until completion: the strategies read it, never a copy.
     auto* lent = const_cast<typename Service::request_type*>(request);
     auto decided = service->template after_primary<Form>(primary, lent, true);

@@ -56,7 +56,7 @@ struct first_attempt {
   Handler handler;
 
   template <class ConnectionResult>
-  void operator()(ConnectionResult result) {
+  void operator()(ConnectionResult&& result) {  // by reference: see retry's first_attempt
     const auto asked = relay != nullptr ? relay->asked() : asio::cancellation_type::none;
     if (relay != nullptr) asio::get_associated_cancellation_slot(handler).clear();  // destroys the relay
     if (result) {

@@ -62,8 +62,10 @@ struct first_attempt {
   resilience::detail::cancellation_relay* relay;  // in the caller's slot; null when the caller's slot is not connected
   Handler handler;
 
+  // By reference: the inner operation's result is moved once, into the answer (not also into
+  // this parameter); every stand-in handler takes it so.
   template <class InnerResult>
-  void operator()(InnerResult result) {
+  void operator()(InnerResult&& result) {
     const auto asked = relay != nullptr ? relay->asked() : asio::cancellation_type::none;
     if (relay != nullptr) asio::get_associated_cancellation_slot(handler).clear();  // destroys the relay
     service->first_answered(*request, std::move(result), asked, std::move(handler));

@@ -51,7 +51,7 @@ struct settled_answer {
   Handler handler;
 
   template <class InnerResult>
-  void operator()(InnerResult result) {
+  void operator()(InnerResult&& result) {  // by reference: see retry's first_attempt
     std::move(handler)(state->settle(std::move(result)));
   }
 };

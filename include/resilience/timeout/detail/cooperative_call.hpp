@@ -42,7 +42,7 @@ template <class Call>
 struct cooperative_done {
   Call* call;
   template <class InnerResult>
-  void operator()(InnerResult result) const {
+  void operator()(InnerResult&& result) const {  // by reference: see retry's first_attempt
     call->inner_finished(std::move(result));
   }
 };
@@ -82,7 +82,7 @@ class cooperative_call final : public deadline_entry<Timing> {
   const Handler& caller_handler() const noexcept { return handler_; }
 
   template <class InnerResult>
-  void inner_finished(InnerResult result) {
+  void inner_finished(InnerResult&& result) {
     finish(state_.settle(std::move(result)), how::dispatch);
   }
 
@@ -119,11 +119,12 @@ class cooperative_call final : public deadline_entry<Timing> {
     if (!result && deadline_hit_.load(std::memory_order_acquire)) result = elapsed();
     Handler handler(std::move(handler_));
     auto& deadlines = deadlines_;
-    const Executor executor = executor_;
-    release();  // freed here unless a deadline on its way still holds it
     if (completion == how::post) {
+      const Executor executor = executor_;
+      release();  // freed here unless a deadline on its way still holds it
       asio::post(executor, asio::append(std::move(handler), std::move(result)));
     } else {
+      release();
       std::move(handler)(std::move(result));
     }
     deadlines.check_idle();  // after the answer: a caller that calls again keeps the timer armed

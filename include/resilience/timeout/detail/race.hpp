@@ -128,7 +128,7 @@ class race final : public deadline_entry<Timing>, public std::enable_shared_from
   struct async_inner_done {
     std::shared_ptr<race> self;
     template <class InnerResult>
-    void operator()(InnerResult result) const {
+    void operator()(InnerResult&& result) const {
       self->on_inner_done(self->owner_->settle(std::move(result)));
     }
   };
