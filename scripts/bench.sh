@@ -218,7 +218,7 @@ if want redis; then
   echo
   echo "## Instructions per GET, counted by callgrind"
   echo
-  echo "User-space instructions of the client per request (valgrind --tool=callgrind, counting inside \\`io_context::run\\` only), 64 coroutines, \\`async_call\\`: the difference between a run of $counted_short s and one of $counted_long s, over the difference in requests, so that connecting and start-up drop out. Unlike times, these counts do not move with the machine's load."
+  echo "User-space instructions of the client per request (valgrind --tool=callgrind, counting inside \`io_context::run\` only), 64 coroutines, \`async_call\`: the difference between a run of $counted_short s and one of $counted_long s, over the difference in requests, so that connecting and start-up drop out. Unlike times, these counts do not move with the machine's load."
   echo
   echo "| service | instructions per request | over bare |"
   echo "| --- | ---: | ---: |"
