@@ -28,7 +28,19 @@ struct event_log {
   }
 };
 
-class wait_test : public async_inner_test {};
+class wait_test : public async_inner_test {
+ protected:
+  /// Where the request that the inner operation was lent lives, after one call through `layer`.
+  const void* lent_to_inner(const test_layer& layer, const std::string& request) {
+    auto service = inner(10ms);
+    auto svc = layer.wrap(service);
+    std::optional<result_of<decltype(svc)>> answer;
+    svc.async_call(request, [&](auto r) { answer.emplace(std::move(r)); });
+    EXPECT_TRUE(time.advance_until([&] { return answer.has_value(); }, 1s));
+    EXPECT_TRUE(answer && answer->has_value());
+    return service.seen->lent_request;
+  }
+};
 
 TEST_F(wait_test, the_deadline_cancels_the_inner_operation_and_its_failure_answers_elapsed) {
   auto service = inner(1s);
@@ -45,24 +57,9 @@ TEST_F(wait_test, the_deadline_cancels_the_inner_operation_and_its_failure_answe
 }
 
 TEST_F(wait_test, the_request_is_lent_to_the_inner_operation_not_copied) {
-  auto service = inner(10ms);
-  auto svc = waiting_layer(100ms).wrap(service);
   const std::string request(64, 'r');
-  std::optional<result_of<decltype(svc)>> answer;
-  svc.async_call(request, [&](auto r) { answer.emplace(std::move(r)); });
-  ASSERT_TRUE(time.advance_until([&] { return answer.has_value(); }, 1s));
-  ASSERT_TRUE(answer->has_value());
-  EXPECT_EQ(service.seen->lent_request, &request);
-}
-
-TEST_F(wait_test, without_it_the_race_lends_its_own_copy) {
-  auto service = inner(10ms);
-  auto svc = test_layer(100ms).wrap(service);
-  const std::string request(64, 'r');
-  std::optional<result_of<decltype(svc)>> answer;
-  svc.async_call(request, [&](auto r) { answer.emplace(std::move(r)); });
-  ASSERT_TRUE(time.advance_until([&] { return answer.has_value(); }, 1s));
-  EXPECT_NE(service.seen->lent_request, &request);
+  EXPECT_EQ(lent_to_inner(waiting_layer(100ms), request), &request);
+  EXPECT_NE(lent_to_inner(test_layer(100ms), request), &request);  // the race lends its own copy
 }
 
 TEST_F(wait_test, an_inner_operation_that_ignores_the_cancellation_is_waited_for_and_its_success_kept) {
