@@ -187,7 +187,8 @@ instructions_per_request() {
   read -r i1 n1 < <(counted_run "$1" "$counted_short")
   read -r i2 n2 < <(counted_run "$1" "$counted_long")
   cp "$scratch/callgrind.out" "$results/callgrind_$1.out"
-  awk -v a="$i1" -v b="$i2" -v m="$n1" -v n="$n2" 'BEGIN { printf "%.0f", (b - a) / (n - m) }'
+  # n/a rather than a division by zero when a run counted nothing (valgrind failed)
+  awk -v a="$i1" -v b="$i2" -v m="$n1" -v n="$n2" 'BEGIN { if (n - m > 0 && b > a) printf "%.0f", (b - a) / (n - m); else printf "n/a" }'
 }
 service_label() {
   case $1 in
@@ -226,8 +227,10 @@ if want redis; then
   for through in bare untimed stack abandoning; do
     count=$(instructions_per_request "$through")
     [ -z "$bare_instructions" ] && bare_instructions=$count
-    awk -v what="$(service_label "$through")" -v n="$count" -v b="$bare_instructions" \
-      'BEGIN { if (n == b) printf "| %s | %d | — |\n", what, n; else printf "| %s | %d | %+d (%.2f×) |\n", what, n, n - b, n / b }'
+    awk -v what="$(service_label "$through")" -v n="$count" -v b="$bare_instructions" 'BEGIN {
+      if (n !~ /^[0-9]+$/ || b !~ /^[0-9]+$/) printf "| %s | %s | |\n", what, n
+      else if (n == b) printf "| %s | %d | — |\n", what, n
+      else printf "| %s | %d | %+d (%.2f×) |\n", what, n, n - b, n / b }'
   done
   echo
   echo "## redis-benchmark against the same server"
