@@ -21,11 +21,7 @@ typename State::result_type conclude_race(const State& state, race_outcome<typen
   using result_type = typename State::result_type;
   switch (outcome.end) {
     case race_end::inner_finished: return std::move(*outcome.result);
-    case race_end::deadline_passed:
-      if (state.has_listeners()) {
-        state.timed_out(bound, std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start), true);
-      }
-      return result_type(std::unexpect, state.elapsed(true));
+    case race_end::deadline_passed: return state.template deadline_passed<Clock>(bound, start);
     case race_end::caller_cancelled: break;
   }
   return result_type(std::unexpect, state.cancelled());

@@ -47,8 +47,7 @@ struct cooperative_done {
   }
 };
 
-/// State: the timeout's shared state (inner(), settle, failed_with, elapsed, has_listeners,
-/// timed_out). Executor: where the call runs (core/detail/completion_executor.hpp).
+/// State: the timeout's shared state (inner(), settle, failed_with, deadline_passed). Executor: where the call runs (core/detail/completion_executor.hpp).
 template <class State, class Timing, class Executor, class Handler>
 class cooperative_call final : public deadline_entry<Timing> {
  public:
@@ -116,7 +115,9 @@ class cooperative_call final : public deadline_entry<Timing> {
     finished_.store(true, std::memory_order_release);
     auto caller_slot = asio::get_associated_cancellation_slot(handler_);
     if (caller_slot.is_connected()) caller_slot.clear();
-    if (!result && deadline_hit_.load(std::memory_order_acquire)) result = elapsed();
+    if (!result && deadline_hit_.load(std::memory_order_acquire)) {
+      result = state_.template deadline_passed<clock>(bound_, start_);
+    }
     Handler handler(std::move(handler_));
     auto& deadlines = deadlines_;
     if (completion == how::post) {
@@ -128,13 +129,6 @@ class cooperative_call final : public deadline_entry<Timing> {
       std::move(handler)(std::move(result));
     }
     deadlines.check_idle();  // after the answer: a caller that calls again keeps the timer armed
-  }
-
-  result_type elapsed() const {
-    if (state_.has_listeners()) {
-      state_.timed_out(bound_, std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now() - start_), true);
-    }
-    return result_type(std::unexpect, state_.elapsed(true));
   }
 
   // From the queue, which holds the reference `keep_alive` gave until this returns: one more

@@ -125,6 +125,16 @@ class shared_state {
                                 sent);
   }
 
+  /// The answer of a call the inner service had when its deadline passed (begun at `start` on
+  /// `Clock`), reported to the listeners: the race's and the waiting call's alike.
+  template <class Clock>
+  result_type deadline_passed(std::chrono::nanoseconds bound, typename Clock::time_point start) const {
+    if (has_listeners()) {
+      timed_out(bound, std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start), true);
+    }
+    return result_type(std::unexpect, elapsed(true));
+  }
+
   /// The answer of a call its caller cancelled.
   error_type cancelled() const {
     return error_kit::from_code(std::make_error_code(std::errc::operation_canceled), true);
