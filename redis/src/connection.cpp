@@ -1,5 +1,6 @@
 // The pipelined connection: callers queue their requests on the strand; one write at a time
-// carries everything queued; one read loop hands replies to callers in order.
+// carries everything queued (callers resumed by a batch of replies: every few of them); one
+// read loop hands replies to callers in order.
 #include "connection_state.hpp"
 
 #include <utility>
@@ -44,6 +45,12 @@ void bump(std::atomic<std::uint64_t>& counter, std::uint64_t by) noexcept {
 // its size for the connection's lifetime).
 constexpr std::size_t max_kept_write_buffer = 1024 * 1024;
 
+// While a batch of replies resumes its callers, their next requests go out every `early_write`
+// of them rather than all at the batch's end: the server works on the first while the client
+// resumes the rest, instead of each waiting for the other. Fewer than 8 and write calls cost more
+// than they save; more and the server waits longer (docs/benchmarks.md, section 4).
+constexpr std::size_t early_write = 8;
+
 }  // namespace
 
 /// Installed in the caller's cancellation slot. Runs where the caller's canceller runs (not on
@@ -78,7 +85,12 @@ template <class Executor>
 basic_connection_state<Executor>::basic_connection_state(socket_type socket)
     : connection_state(asio::query(socket.get_executor(), asio::execution::context)),
       strand_(socket.get_executor()),
-      socket_(std::move(socket)) {}
+      socket_(std::move(socket)) {
+  // A write that the socket cannot take at once must not block the strand's thread.
+  boost::system::error_code ec;
+  socket_.non_blocking(true, ec);
+  writes_inline_ = !ec;
+}
 
 template <class Executor>
 void basic_connection_state<Executor>::start() {
@@ -126,7 +138,11 @@ void basic_connection_state<Executor>::enqueue(call_node& p) {
   }
   queue_.push(&p);
   publish_gauges();
-  if (!completing_) schedule_flush();  // else on_read writes it once the batch is done
+  if (!completing_) {
+    schedule_flush();
+  } else if (queue_.queued() >= early_write) {
+    flush();  // else on_read writes it once the batch is done
+  }
 }
 
 // The flush runs after whatever the strand already holds (other callers' enqueues, a batch of
@@ -141,6 +157,10 @@ void basic_connection_state<Executor>::schedule_flush() {
              }));
 }
 
+// Most writes fit in the socket's send buffer: written here, they need no completion. What the
+// socket does not take (or a write that fails) goes through async_write, whose completion
+// carries on, or reports the failure from a handler of its own rather than from inside a
+// caller's initiation; requests queued meanwhile wait for it.
 template <class Executor>
 void basic_connection_state<Executor>::flush() {
   if (failed_ || writing_ || !queue_.has_queued()) return;
@@ -148,10 +168,17 @@ void basic_connection_state<Executor>::flush() {
   const std::size_t count = queue_.write_all([this](call_node* p) { write_buffer_.append(p->cmd->resp()); });
   publish_gauges();
   if (count == 0) return;
-  writing_ = true;
   bump(requests_written_, count);
   bump(socket_writes_, 1);
-  asio::async_write(socket_, asio::buffer(write_buffer_),
+  std::size_t taken = 0;
+  if (writes_inline_) {
+    boost::system::error_code ec;
+    taken = socket_.write_some(asio::buffer(write_buffer_), ec);
+    if (ec) taken = 0;
+    if (taken == write_buffer_.size()) return trim_write_buffer();
+  }
+  writing_ = true;
+  asio::async_write(socket_, asio::buffer(write_buffer_) + taken,
                     asio::bind_allocator(handler_allocator<void>(write_memory_),
                                          [self = self()](const boost::system::error_code& ec, std::size_t) {
                                            self->on_written(ec);
@@ -162,10 +189,15 @@ void basic_connection_state<Executor>::flush() {
 template <class Executor>
 void basic_connection_state<Executor>::on_written(const boost::system::error_code& ec) {
   writing_ = false;
-  if (write_buffer_.capacity() > max_kept_write_buffer) std::string().swap(write_buffer_);
+  trim_write_buffer();
   if (failed_) return;
   if (ec) return fail(ec);
   flush();
+}
+
+template <class Executor>
+void basic_connection_state<Executor>::trim_write_buffer() noexcept {
+  if (write_buffer_.capacity() > max_kept_write_buffer) std::string().swap(write_buffer_);
 }
 
 template <class Executor>
@@ -215,7 +247,8 @@ void basic_connection_state<Executor>::on_read(const boost::system::error_code& 
   } else {
     start_read();
   }
-  // Callers resumed inline queue their next request as they go: one write takes them all.
+  // Callers resumed inline queue their next request as they go; enqueue writes them every
+  // `early_write`, and this flush the rest.
   completing_ = true;
   try {
     complete_all(first);

@@ -114,6 +114,7 @@ class basic_connection_state final : public connection_state {
   void schedule_flush();
   void flush();
   void on_written(const boost::system::error_code& ec);
+  void trim_write_buffer() noexcept;
   void start_read();
   void on_read(const boost::system::error_code& ec, std::size_t size);
   void cancel(const call_node* p, std::uint64_t id, asio::cancellation_type type);
@@ -136,6 +137,7 @@ class basic_connection_state final : public connection_state {
   bool flush_scheduled_ = false;
   bool completing_ = false;  // on_read is resuming callers
   bool failed_ = false;
+  bool writes_inline_ = false;  // the socket is non-blocking: flush() tries the write at once
   std::atomic<std::uint64_t> next_id_{1};
 };
 

@@ -87,6 +87,16 @@ TEST_F(connection_test, the_last_handle_to_go_closes_the_socket) {
   EXPECT_TRUE(run_until(ctx, [&] { return clients() == 1; }));
 }
 
+// The socket takes part of such a write at once; the connection writes the rest as the server
+// reads, and answers the call when the whole command has gone out and been answered.
+TEST_F(connection_test, a_command_larger_than_the_socket_buffers_is_written_whole) {
+  auto c = connect();
+  const std::string value(held_write_size(), 'x');
+  EXPECT_EQ(call(c, redis::command{"SET", "big", value}), R::make_status("OK"));
+  EXPECT_EQ(call(c, redis::command{"STRLEN", "big"}), R::make_integer(static_cast<std::int64_t>(value.size())));
+  EXPECT_EQ(c.statistics().socket_writes, 2u);
+}
+
 TEST_F(connection_test, counts_requests_writes_and_replies) {
   auto c = connect();
   for (int i = 0; i < 3; ++i) call(c, redis::command{"PING"});

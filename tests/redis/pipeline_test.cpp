@@ -1,7 +1,10 @@
 // Many callers on one connection: each gets its own reply, in order, and requests share writes.
 #include <algorithm>
 #include <atomic>
+#include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -49,6 +52,42 @@ TEST_F(pipeline_test, concurrent_requests_share_socket_writes) {
   EXPECT_EQ(s.requests_written, static_cast<std::uint64_t>(callers * calls_per_caller * 3));
   // 64 callers, one request each in flight: far fewer writes than requests.
   EXPECT_LT(s.socket_writes * 4, s.requests_written) << s.socket_writes << " writes";
+}
+
+// Sixteen callers' PINGs are answered in one batch by a peer that replies only once it has all
+// sixteen. Resumed one after the other by that batch, the callers' next PINGs are written eight
+// at a time while the batch is still being handed out, not all at its end: the server works on
+// the first eight while the client resumes the other callers.
+TEST(pipeline_batches, requests_of_callers_resumed_by_one_batch_of_replies_go_out_eight_at_a_time) {
+  asio::io_context ctx;
+  std::size_t unanswered = 0;
+  scripted_peer peer(ctx, [&unanswered](int, std::string_view received) -> std::optional<std::string> {
+    for (auto at = received.find("PING"); at != std::string_view::npos; at = received.find("PING", at + 1)) ++unanswered;
+    if (unanswered < 16) return std::nullopt;
+    unanswered -= 16;
+    std::string pongs;
+    for (int i = 0; i < 16; ++i) pongs += "+PONG\r\n";
+    return pongs;
+  });
+  redis::connector connector(ctx.get_executor(), {.port = peer.port()});
+  auto c = await_on(ctx, connector.connect()).value();
+  auto two_pings = [](const redis::connection& c) -> asio::awaitable<std::uint64_t> {
+    if (!co_await c.call(redis::command{"PING"})) co_return 0;
+    const std::uint64_t writes_when_resumed = c.statistics().socket_writes;
+    if (!co_await c.call(redis::command{"PING"})) co_return 0;
+    co_return writes_when_resumed;
+  };
+  std::vector<std::shared_ptr<outcome<std::uint64_t>>> results;
+  for (int i = 0; i < 16; ++i) results.push_back(spawn(ctx, two_pings(c)));
+  ASSERT_TRUE(run_until(ctx, [&] { return std::ranges::all_of(results, [](auto& r) { return r->done; }); }));
+  // Callers resume in the order they called: the ninth finds the first eight's PINGs written.
+  const std::uint64_t before_the_batch = *results[0]->value;
+  ASSERT_GT(before_the_batch, 0u);
+  for (int i = 0; i < 8; ++i) EXPECT_EQ(*results[i]->value, before_the_batch) << "caller " << i;
+  for (int i = 8; i < 16; ++i) EXPECT_EQ(*results[i]->value, before_the_batch + 1) << "caller " << i;
+  EXPECT_EQ(c.statistics().socket_writes, before_the_batch + 2);
+  EXPECT_EQ(c.statistics().requests_written, 32u);
+  peer.stop();
 }
 
 TEST_F(pipeline_test, requests_are_answered_in_the_order_they_were_called) {

@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <stdexcept>
 #include <system_error>
 #include <thread>
@@ -146,6 +147,10 @@ class scripted_peer {
  public:
   /// `answer(n)`: what to write after the n-th read (0-based); nothing = stay silent.
   scripted_peer(asio::io_context& ctx, std::function<std::optional<std::string>(int)> answer)
+      : scripted_peer(ctx, [answer = std::move(answer)](int n, std::string_view) { return answer(n); }) {}
+
+  /// `answer(n, received)`: the same, given what the n-th read received.
+  scripted_peer(asio::io_context& ctx, std::function<std::optional<std::string>(int, std::string_view)> answer)
       : acceptor_(ctx, {asio::ip::address_v4::loopback(), 0}), answer_(std::move(answer)) {
     asio::co_spawn(ctx, serve(), asio::detached);
   }
@@ -165,7 +170,7 @@ class scripted_peer {
     for (int n = 0;; ++n) {
       auto [rec, size] = co_await keep->async_read_some(asio::buffer(buffer), asio::as_tuple(asio::use_awaitable));
       if (rec) co_return;
-      if (auto text = answer_(n)) {
+      if (auto text = answer_(n, std::string_view(buffer, size))) {
         auto [wec, written] = co_await asio::async_write(*keep, asio::buffer(*text), asio::as_tuple(asio::use_awaitable));
         if (wec) co_return;
       }
@@ -173,7 +178,7 @@ class scripted_peer {
   }
 
   asio::ip::tcp::acceptor acceptor_;
-  std::function<std::optional<std::string>(int)> answer_;
+  std::function<std::optional<std::string>(int, std::string_view)> answer_;
   std::shared_ptr<asio::ip::tcp::socket> socket_;
 };
 
