@@ -48,7 +48,7 @@ constexpr std::size_t max_kept_write_buffer = 1024 * 1024;
 // While a batch of replies resumes its callers, their next requests go out every `early_write`
 // of them rather than all at the batch's end: the server works on the first while the client
 // resumes the rest, instead of each waiting for the other. Fewer than 8 and write calls cost more
-// than they save; more and the server waits longer (docs/benchmarks.md, section 4).
+// than they save; more and the server waits longer (measured: docs/redis.md, Pipelining).
 constexpr std::size_t early_write = 8;
 
 }  // namespace
