@@ -207,8 +207,9 @@ if want redis; then
   echo
   echo "redis-server $(redis-server --version | cut -d' ' -f3 | cut -d= -f2) on 127.0.0.1:$redis_port (no persistence), started by this script; load average before: $(loadavg)"
   # Each request as async_call (the operation form, every layer an operation) for both mixes;
-  # then as call (the coroutine form) for GET, each form against the bare connection in the same form.
-  for run in get:operation setget:operation get:call; do
+  # then as call (the coroutine form) for GET, each form against the bare connection in the same
+  # form; last, EVALs that make the server, not the client, the limit.
+  for run in get:operation setget:operation get:call eval:operation; do
     mix=${run%%:*} form=${run##*:}
     echo
     echo "\`$throughput --port $redis_port --mix $mix --form $form --coroutines 64 --compare $redis_rounds --seconds $redis_seconds --warmup $redis_warmup\`"

@@ -56,7 +56,7 @@ struct options {
   if (error) std::fprintf(stderr, "resilience_redis_throughput: %s\n", error);
   std::fprintf(error ? stderr : stdout,
                "usage: resilience_redis_throughput [--host H] [--port P] [--seconds S] [--warmup S]\n"
-               "                                   [--coroutines N] [--threads T] [--mix get|setget]\n"
+               "                                   [--coroutines N] [--threads T] [--mix get|setget|eval]\n"
                "                                   [--through bare|stack|untimed|abandoning]\n"
                "                                   [--form operation|call]\n"
                "                                   [--compare ROUNDS]\n"
@@ -66,6 +66,8 @@ struct options {
                "--through untimed: the same without the timeout (reconnect's probe bounds a hung connection).\n"
                "--through abandoning: the stack with a timeout that answers at the deadline and abandons\n"
                "        the call (config::wait_for_cancelled_call false, the default) instead of waiting for it.\n"
+               "--mix: GET of one key; SET then GET of each coroutine's own key; or EVAL of a short Lua\n"
+               "        loop, which keeps the server busier than the client (the server is the limit).\n"
                "--form: each request as co_await svc.async_call(c, asio::deferred) (operation, the default)\n"
                "        or as co_await svc.call(c) (call, the coroutine form), for every service.\n"
                "--compare R: R rounds of each of the three, in rotation; prints medians and the ratios.\n");
@@ -103,7 +105,8 @@ options parse(int argc, char** argv) {
     } else if (flag == "--threads") {
       o.threads = number(flag, value, 1, 64);
     } else if (flag == "--mix") {
-      if (value != "get" && value != "setget") usage(("--mix wants get or setget (got '" + std::string(value) + "')").c_str());
+      if (value != "get" && value != "setget" && value != "eval")
+        usage(("--mix wants get, setget or eval (got '" + std::string(value) + "')").c_str());
       o.mix = value;
     } else if (flag == "--through") {
       if (value != "bare" && value != "stack" && value != "untimed" && value != "abandoning")
@@ -129,6 +132,7 @@ throughput::workload workload_of(const options& o) {
   return {.coroutines = o.coroutines,
           .threads = o.threads,
           .set_then_get = o.mix == "setget",
+          .busy_server = o.mix == "eval",
           .as_operation = o.as_operation,
           .warm_up = to_duration(o.warm_up),
           .measured = to_duration(o.seconds)};
@@ -236,7 +240,10 @@ const char* through_name(const std::string& through) {
 
 const char* form_name(const options& o) { return o.as_operation ? "each request as async_call" : "each request as call"; }
 
-const char* step_name(const options& o) { return o.mix == "get" ? "GET" : "SET+GET pair"; }
+const char* step_name(const options& o) {
+  if (o.mix == "eval") return "EVAL";
+  return o.mix == "get" ? "GET" : "SET+GET pair";
+}
 
 int single_run(const options& o) {
   redis::connection_statistics st;
