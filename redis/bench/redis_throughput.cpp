@@ -131,8 +131,9 @@ std::chrono::nanoseconds to_duration(double seconds) {
 throughput::workload workload_of(const options& o) {
   return {.coroutines = o.coroutines,
           .threads = o.threads,
-          .set_then_get = o.mix == "setget",
-          .busy_server = o.mix == "eval",
+          .mix = o.mix == "setget" ? throughput::mix::set_then_get
+                 : o.mix == "eval"   ? throughput::mix::eval
+                                     : throughput::mix::get,
           .as_operation = o.as_operation,
           .warm_up = to_duration(o.warm_up),
           .measured = to_duration(o.seconds)};

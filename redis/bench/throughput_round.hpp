@@ -28,15 +28,21 @@ namespace asio = boost::asio;
 namespace redis = resilience::redis;
 using clock_type = std::chrono::steady_clock;
 
+/// What each step of a coroutine sends.
+enum class mix {
+  get,           ///< one GET
+  set_then_get,  ///< SET then GET of the coroutine's own key
+  /// One EVAL of a short Lua loop: the server works several times longer per request than for a
+  /// GET while the client reads one small integer reply, so that the server, not the client, is
+  /// what limits the throughput.
+  eval,
+};
+
 /// What a round runs.
 struct workload {
   int coroutines = 64;
   int threads = 1;
-  bool set_then_get = false;  ///< each step is SET then GET of the coroutine's own key; else one GET
-  /// Each step is one EVAL of a short Lua loop instead: the server works several times longer
-  /// per request than for a GET while the client reads one small integer reply, so that the
-  /// server, not the client, is what limits the throughput.
-  bool busy_server = false;
+  throughput::mix mix = mix::get;
   /// Each request as `svc.async_call(c, asio::deferred)` (the asynchronous-operation form, where
   /// the service offers it); else as `co_await svc.call(c)` (the coroutine form).
   bool as_operation = true;
@@ -87,7 +93,8 @@ asio::awaitable<void> work(Service& svc, const workload& w, int id, clock_type::
       return svc.call(c);
     }
   };
-  const std::string key = w.set_then_get ? "bench:key:" + std::to_string(id) : "bench:key";
+  const bool set_then_get = w.mix == mix::set_then_get;
+  const std::string key = set_then_get ? "bench:key:" + std::to_string(id) : "bench:key";
   const redis::command get{"GET", key};
   const redis::command set{"SET", key, "value"};
   const redis::command eval{"EVAL", "local n = 0 for i = 1, 100 do n = n + i end return n", "0"};
@@ -95,15 +102,15 @@ asio::awaitable<void> work(Service& svc, const workload& w, int id, clock_type::
     const auto start = clock_type::now();
     if (start >= until) co_return;
     bool ok = true;
-    if (w.busy_server) {
+    if (w.mix == mix::eval) {
       ok = answered(co_await send(eval), redis::reply_kind::integer);
     } else {
-      if (w.set_then_get) ok = answered(co_await send(set), redis::reply_kind::status);
+      if (set_then_get) ok = answered(co_await send(set), redis::reply_kind::status);
       ok = answered(co_await send(get), redis::reply_kind::string) && ok;
     }
     const auto end = clock_type::now();
     if (start < measure_from) continue;
-    stats.requests += w.set_then_get ? 2 : 1;
+    stats.requests += set_then_get ? 2 : 1;
     if (!ok) ++stats.errors;
     stats.latency_ns.push_back(static_cast<std::uint32_t>(
         std::min<std::int64_t>(std::chrono::nanoseconds(end - start).count(), UINT32_MAX)));
