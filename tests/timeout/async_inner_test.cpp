@@ -178,6 +178,40 @@ TEST_F(timeout_async_call_test, the_race_keeps_its_own_copy_of_the_lent_request)
   EXPECT_EQ(service.seen->last_request, std::string(64, 'r'));
 }
 
+TEST_F(timeout_async_call_test, an_abandoned_inner_operation_outlives_every_copy_of_the_service) {
+  auto service = inner(300ms, false);
+  auto svc = std::make_optional(test_layer(100ms).wrap(service));
+  const std::string request = "a";
+  bool inside = false;
+  auto out = start_async(*svc, request, inside);
+  ASSERT_TRUE(time.advance_until([&] { return out->result.has_value(); }, 10s));
+  EXPECT_EQ(out->result->error(), timeout::errc::elapsed);
+  svc.reset();  // the inner operation still runs on the service's state (ASan: no use after free)
+  time.advance(200ms);
+  EXPECT_EQ(service.seen->finished, 1);
+}
+
+TEST_F(timeout_async_call_test, an_abandoned_inner_operation_ends_on_the_calls_executor_after_its_caller_is_gone) {
+  auto service = inner(300ms, false);
+  auto strand = asio::make_strand(ctx);
+  std::vector<bool> late_on_strand;
+  auto svc = test_layer(100ms)
+                 .on_event([&](const timeout::event& e) {
+                   if (std::holds_alternative<timeout::abandoned_call_finished>(e)) {
+                     late_on_strand.push_back(strand.running_in_this_thread());
+                   }
+                 })
+                 .wrap(service);
+  const std::string request = "a";
+  std::optional<result_type> got;
+  svc.async_call(request, asio::bind_executor(strand, [&](result_type r) { got.emplace(std::move(r)); }));
+  ASSERT_TRUE(time.advance_until([&] { return got.has_value(); }, 10s));
+  EXPECT_EQ(got->error(), timeout::errc::elapsed);
+  time.advance(200ms);
+  ASSERT_EQ(late_on_strand.size(), 1u);
+  EXPECT_TRUE(late_on_strand.front());
+}
+
 TEST_F(timeout_async_call_test, the_callers_cancellation_answers_cancelled_and_cancels_the_inner_operation) {
   auto service = inner(1s);
   auto svc = test_layer(100ms).wrap(service);

@@ -10,6 +10,7 @@
 #include <tuple>
 #include <vector>
 
+#include <boost/asio/append.hpp>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/associated_executor.hpp>
@@ -20,6 +21,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/parallel_group.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -213,15 +215,45 @@ struct instant_or_hung {
   }
 };
 
+/// The same as an asynchronous operation: answers through a post to its handler's executor (any
+/// thread of a plain pool, perhaps before the timed call is done starting), or waits until
+/// cancelled.
+struct instant_or_hung_operation {
+  using result = std::expected<int, std::error_code>;
+
+  template <class Token>
+  auto async_call(const int& id, Token&& token) {
+    return asio::async_initiate<Token, void(result)>(
+        [id](auto handler) {
+          auto executor = asio::get_associated_executor(handler);
+          if (id >= 0) {
+            asio::post(executor, asio::append(std::move(handler), result(id)));
+            return;
+          }
+          auto timer = std::make_shared<asio::steady_timer>(executor, 3600s);
+          auto slot = asio::get_associated_cancellation_slot(handler);
+          auto& waiting = *timer;
+          waiting.async_wait(asio::bind_cancellation_slot(
+              slot, [timer = std::move(timer), handler = std::move(handler)](boost::system::error_code ec) mutable {
+                std::move(handler)(result(std::unexpect, std::error_code(ec)));
+              }));
+        },
+        token);
+  }
+
+  awaitable_result<int, std::error_code> call(const int& id) { co_return co_await async_call(id, asio::deferred); }
+};
+
 // Without strands, the inner call's completion (or a deadline of 1 ns) can be claimed on another
-// thread while the race is still being started: that claim is deferred to the starting thread
-// (timeout/detail/referee.hpp). Inner calls here are either finished or suspended when cancelled,
-// so the one Asio rule a pool without strands could break is not involved.
-TEST(timeout_threads, claims_made_while_a_call_is_still_starting_are_answered_on_a_plain_pool) {
+// thread while the timed call is still being started: that claim is deferred to the starting
+// thread (timeout/detail/referee.hpp). Inner calls here are either finished or suspended when
+// cancelled, so the one Asio rule a pool without strands could break is not involved.
+template <class Inner>
+void claims_made_while_a_call_is_still_starting_are_answered() {
   constexpr int callers = 8;
   constexpr int calls_per_caller = 400;
   asio::io_context ctx;
-  auto svc = timeout_layer(3600s).deadline_for([](const int& id) { return id >= 0 ? 3600s : 1ns; }).wrap(instant_or_hung{});
+  auto svc = timeout_layer(3600s).deadline_for([](const int& id) { return id >= 0 ? 3600s : 1ns; }).wrap(Inner{});
   std::atomic<int> done{0}, wrong{0};
   for (int c = 0; c < callers; ++c) {
     asio::co_spawn(
@@ -242,6 +274,15 @@ TEST(timeout_threads, claims_made_while_a_call_is_still_starting_are_answered_on
   for (auto& t : threads) t.join();
   EXPECT_EQ(done.load(), callers);
   EXPECT_EQ(wrong.load(), 0);
+}
+
+TEST(timeout_threads, claims_made_while_a_call_is_still_starting_are_answered_on_a_plain_pool) {
+  claims_made_while_a_call_is_still_starting_are_answered<instant_or_hung>();
+}
+
+TEST(timeout_threads, claims_made_while_a_call_of_an_inner_operation_is_still_starting_are_answered_on_a_plain_pool) {
+  static_assert(async_service<instant_or_hung_operation>);
+  claims_made_while_a_call_is_still_starting_are_answered<instant_or_hung_operation>();
 }
 
 }  // namespace

@@ -19,6 +19,7 @@
 #include <resilience/core/service.hpp>
 #include <resilience/core/timing.hpp>
 #include <resilience/timeout/config.hpp>
+#include <resilience/timeout/detail/abandoning_call.hpp>
 #include <resilience/timeout/detail/bound.hpp>
 #include <resilience/timeout/detail/call_operation.hpp>
 #include <resilience/timeout/detail/cooperative_call.hpp>
@@ -180,15 +181,13 @@ class basic_timeout_service {
       return answer_later(executor, std::move(handler), result_type(std::unexpect, shared.elapsed(false)));
     }
     const auto start = clock::now();
+    const auto expiry = timeout::detail::expiry<clock>(start, bound.duration);
     if (shared.settings().wait_for_cancelled_call) {
-      using waiting_call = timeout::detail::cooperative_call<state_type, Timing, std::remove_cvref_t<decltype(executor)>, Handler>;
-      return waiting_call::start(shared, request, std::move(handler), executor, start, bound.duration,
-                                 timeout::detail::expiry<clock>(start, bound.duration));
+      using waiting_call = timeout::detail::cooperative_call<state_type, Timing, Handler>;
+      return waiting_call::start(shared, request, std::move(handler), executor, start, bound.duration, expiry);
     }
-    timeout::detail::async_race<Timing>(
-        state_, request_type(request), executor, start, bound.duration,
-        timeout::detail::expiry<clock>(start, bound.duration),
-        timeout::detail::race_answer<clock, state_type, Handler>{&shared, bound.duration, start, std::move(handler)});
+    using abandoning_call = timeout::detail::abandoning_call<state_type, Timing, Handler>;
+    abandoning_call::start(state_, request, std::move(handler), executor, start, bound.duration, expiry);
   }
 
   // Answers decided inside the initiation go through a post: never inside async_call itself.

@@ -1,10 +1,9 @@
 #pragma once
-// The timed call as an Asio asynchronous operation (`async_call`), for an inner service that
-// offers one: the race (race.hpp) is started straight from the initiation, with no coroutine
-// frame of the timeout's own. The handlers below stand in for the caller's inside it and
-// forward the caller's executor, allocator and cancellation slot
-// (core/detail/forwarding_associator.hpp), so that the race's state comes from the caller's
-// allocator and the caller's cancellation reaches the race.
+// Pieces of the timed call that `call` and `async_call` share: the caller's answer from a
+// race's outcome (the coroutine form's race, race.hpp), and the stand-in handler of an unbounded
+// call, which forwards the caller's executor, allocator and cancellation slot
+// (core/detail/forwarding_associator.hpp). The timed operation itself is cooperative_call.hpp
+// (waiting for the cancelled call) or abandoning_call.hpp (answering at the deadline).
 #include <chrono>
 #include <expected>
 #include <utility>
@@ -14,7 +13,7 @@
 
 namespace resilience::timeout::detail {
 
-/// The caller's answer from a race's outcome; `call` and `async_call` both end here.
+/// The caller's answer from a race's outcome.
 template <class Clock, class State>
 typename State::result_type conclude_race(const State& state, race_outcome<typename State::result_type>&& outcome,
                                           std::chrono::nanoseconds bound, typename Clock::time_point start) {
@@ -26,19 +25,6 @@ typename State::result_type conclude_race(const State& state, race_outcome<typen
   }
   return result_type(std::unexpect, state.cancelled());
 }
-
-/// Completes the caller with the race's outcome, concluded.
-template <class Clock, class State, class Handler>
-struct race_answer {
-  const State* state;
-  std::chrono::nanoseconds bound;
-  typename Clock::time_point start;
-  Handler handler;
-
-  void operator()(race_outcome<typename State::result_type> outcome) {
-    std::move(handler)(conclude_race<Clock>(*state, std::move(outcome), bound, start));
-  }
-};
 
 /// Completes the caller with an unbounded call's answer, in the service's types.
 template <class State, class Handler>
@@ -55,11 +41,6 @@ struct settled_answer {
 }  // namespace resilience::timeout::detail
 
 namespace boost::asio {
-
-template <template <class, class> class Associator, class Clock, class State, class Handler, class Default>
-struct associator<Associator, resilience::timeout::detail::race_answer<Clock, State, Handler>, Default>
-    : resilience::detail::forwarding_associator<
-          Associator, resilience::timeout::detail::race_answer<Clock, State, Handler>, Handler, Default> {};
 
 template <template <class, class> class Associator, class State, class Handler, class Default>
 struct associator<Associator, resilience::timeout::detail::settled_answer<State, Handler>, Default>

@@ -5,11 +5,9 @@
 // answers, so the request stays the caller's (no copy), no contender is claimed, and the only
 // state is this block, from the caller's handler allocator, holding the caller's handler.
 //
-// Lifetime. The block is counted: one reference for the inner operation's handler, one for the
-// initiation while it runs, and one for a deadline that fired while it is on its way to the
-// call's executor (deadline_queue.hpp asks `keep_alive` for it). The inner operation's handler
-// leaves the deadline queue, clears the caller's slot and drops its reference before the caller
-// is answered; whoever drops the last one frees the block.
+// Lifetime: counted references (call_block.hpp). The inner operation's handler leaves the
+// deadline queue, clears the caller's slot and drops its reference before the caller is
+// answered.
 //
 // Threads. The deadline's cancellation is emitted on the call's executor (the handler's, else
 // the inner service's), where the inner operation completes: Asio's rule for per-operation
@@ -18,21 +16,17 @@
 #include <atomic>
 #include <chrono>
 #include <expected>
-#include <memory>
 #include <utility>
 
 #include <boost/asio/append.hpp>
-#include <boost/asio/associated_allocator.hpp>
 #include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/associator.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
-#include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/recycling_allocator.hpp>
 
 #include <resilience/core/asio.hpp>
-#include <resilience/timeout/detail/deadline_queue.hpp>
+#include <resilience/timeout/detail/call_block.hpp>
 
 namespace resilience::timeout::detail {
 
@@ -47,23 +41,25 @@ struct cooperative_done {
   }
 };
 
-/// State: the timeout's shared state (inner(), settle, failed_with, deadline_passed). Executor: where the call runs (core/detail/completion_executor.hpp).
-template <class State, class Timing, class Executor, class Handler>
-class cooperative_call final : public deadline_entry<Timing> {
+/// State: the timeout's shared state (inner(), settle, failed_with, deadline_passed).
+template <class State, class Timing, class Handler>
+class cooperative_call final : public call_block<cooperative_call<State, Timing, Handler>, Timing, Handler> {
+  using block = call_block<cooperative_call, Timing, Handler>;
+  friend block;
+
  public:
   using clock = typename Timing::clock;
   using result_type = typename State::result_type;
   using handler_type = Handler;
 
   /// Starts `state.inner().async_call(request)` with a deadline at `expiry`; the request is lent
-  /// to it until it completes, which is also when the caller is answered.
+  /// to it until it completes, which is also when the caller is answered. `executor`: the call's
+  /// (core/detail/completion_executor.hpp).
   static void start(State& state, const typename State::request_type& request, Handler handler,
-                    const Executor& executor, typename clock::time_point start, std::chrono::nanoseconds bound,
-                    typename clock::time_point expiry) {
-    allocator_type alloc(asio::get_associated_allocator(handler, asio::recycling_allocator<void>()));
-    cooperative_call* self = std::allocator_traits<allocator_type>::allocate(alloc, 1);
-    ::new (static_cast<void*>(self)) cooperative_call(state, alloc, std::move(handler), executor, start, bound);
-    self->deadlines_.insert(*self, expiry, self->executor_);
+                    const asio::any_io_executor& executor, typename clock::time_point start,
+                    std::chrono::nanoseconds bound, typename clock::time_point expiry) {
+    cooperative_call* self = block::create(handler, state, std::move(handler), executor, start, bound);
+    self->deadlines().insert(*self, expiry, self->executor());
     auto caller_slot = asio::get_associated_cancellation_slot(self->handler_);
     if (caller_slot.is_connected()) caller_slot.template emplace<pass_on>(self);
     try {
@@ -86,19 +82,11 @@ class cooperative_call final : public deadline_entry<Timing> {
   }
 
  private:
-  using allocator_type = typename std::allocator_traits<
-      asio::associated_allocator_t<Handler, asio::recycling_allocator<void>>>::template rebind_alloc<cooperative_call>;
   enum class how : bool { dispatch, post };
 
-  cooperative_call(State& state, const allocator_type& alloc, Handler&& handler, const Executor& executor,
+  cooperative_call(const typename block::allocator_type& alloc, State& state, Handler&& handler, const asio::any_io_executor& executor,
                    typename clock::time_point start, std::chrono::nanoseconds bound)
-      : state_(state),
-        allocator_(alloc),
-        handler_(std::move(handler)),
-        executor_(executor),
-        deadlines_(deadline_queue<Timing>::of(executor_)),
-        start_(start),
-        bound_(bound) {}
+      : block(alloc, executor), state_(state), handler_(std::move(handler)), start_(start), bound_(bound) {}
 
   // Sits in the caller's slot while the inner operation runs.
   struct pass_on {
@@ -111,7 +99,8 @@ class cooperative_call final : public deadline_entry<Timing> {
   // The inner operation completed (or never started). `dispatch`: from its handler, on the call's
   // executor, so the caller is resumed right here.
   void finish(result_type result, how completion) {
-    deadlines_.leave(*this);
+    auto& deadlines = this->deadlines();
+    deadlines.leave(*this);
     finished_.store(true, std::memory_order_release);
     auto caller_slot = asio::get_associated_cancellation_slot(handler_);
     if (caller_slot.is_connected()) caller_slot.clear();
@@ -119,59 +108,27 @@ class cooperative_call final : public deadline_entry<Timing> {
       result = state_.template deadline_passed<clock>(bound_, start_);
     }
     Handler handler(std::move(handler_));
-    auto& deadlines = deadlines_;
     if (completion == how::post) {
-      const Executor executor = executor_;
-      release();  // freed here unless a deadline on its way still holds it
+      const asio::any_io_executor executor = this->executor();
+      this->release();  // freed here unless a deadline on its way still holds it
       asio::post(executor, asio::append(std::move(handler), std::move(result)));
     } else {
-      release();
+      this->release();
       std::move(handler)(std::move(result));
     }
     deadlines.check_idle();  // after the answer: a caller that calls again keeps the timer armed
   }
 
-  // From the queue, which holds the reference `keep_alive` gave until this returns: one more
-  // for the hop onto the call's executor.
-  void deadline_passed() override {
-    references_.fetch_add(1, std::memory_order_relaxed);
-    asio::dispatch(executor_, [call = held(this)] { call->on_deadline(); });
-  }
-
+  // On the call's executor, after its deadline passed.
   void on_deadline() {
     if (finished_.load(std::memory_order_acquire)) return;
     deadline_hit_.store(true, std::memory_order_release);
     cancel_inner(asio::cancellation_type::all);
   }
 
-  // Rare (a deadline fired), so the control block of a shared_ptr is affordable here.
-  std::shared_ptr<void> keep_alive() override {
-    auto n = references_.load(std::memory_order_relaxed);
-    while (n != 0) {
-      if (references_.compare_exchange_weak(n, n + 1, std::memory_order_acq_rel)) return held(this);
-    }
-    return {};
-  }
-
-  struct releaser {
-    void operator()(cooperative_call* c) const noexcept { c->release(); }
-  };
-  static std::shared_ptr<cooperative_call> held(cooperative_call* c) { return {c, releaser{}}; }
-
-  void release() noexcept {
-    if (references_.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
-    allocator_type alloc(allocator_);
-    std::destroy_at(this);
-    std::allocator_traits<allocator_type>::deallocate(alloc, this, 1);
-  }
-
   State& state_;  // the service's shared state, kept alive by the caller's copy of the service
-  [[no_unique_address]] allocator_type allocator_;
   Handler handler_;
-  Executor executor_;
-  deadline_queue<Timing>& deadlines_;
   asio::cancellation_signal to_inner_;
-  std::atomic<unsigned> references_{2};  // the inner operation's handler and the initiation
   std::atomic<bool> deadline_hit_{false};
   std::atomic<bool> finished_{false};
   typename clock::time_point start_;

@@ -7,15 +7,18 @@
 // parallel group completes only once *every* operation has completed, so an inner call that
 // ignores cancellation would hold the caller past its deadline. Here the loser is not waited for.
 //
-// How the inner call runs. An inner service that offers its call as an asynchronous operation
-// (core/async_service.hpp) is started directly, with this operation's cancellation slot bound
-// to it; the request lives in this operation's state, which the inner call's handler keeps
-// alive until it completes. Any other inner service runs in a coroutine of its own
-// (`co_spawn`, the only way Asio gives an awaitable a cancellation apart from its caller's),
-// which owns the request (moved in). Either way the inner service is reached through the owner
-// (the service's shared state), which this operation keeps alive. So a caller answered at its
-// deadline may destroy its frame, its copy of the service, even every copy of it: an inner call
-// that goes on touches nothing of theirs.
+// How the inner call runs. This is the coroutine form's race (`call`). Over an inner service
+// that offers its call as an asynchronous operation, `call` is the timeout's own operation
+// (`async_call`) awaited, which is the cheaper block of abandoning_call.hpp or
+// cooperative_call.hpp; only a move-only request, which `call` takes by value, comes here: the
+// inner operation is started directly, with this operation's cancellation slot bound to it, and
+// the request lives in this operation's state, which the inner call's handler keeps alive until
+// it completes. Any other inner service runs in a coroutine of its own (`co_spawn`, the only way
+// Asio gives an awaitable a cancellation apart from its caller's), which owns the request
+// (moved in). Either way the inner service is reached through the owner (the service's shared
+// state), which this operation keeps alive. So a caller answered at its deadline may destroy its
+// frame, its copy of the service, even every copy of it: an inner call that goes on touches
+// nothing of theirs.
 //
 // Cost over a direct call: this operation's state, a place in the context's deadline queue
 // (deadline_queue.hpp: one timer for all calls, armed about once per deadline's length, not per

@@ -34,6 +34,9 @@ class referee {
     return (seen & armed) ? verdict::act_now : verdict::deferred;
   }
 
+  /// Whether `arm()` was called: a claim made after this answers true is never `deferred`.
+  bool is_armed() const noexcept { return (state_.load(std::memory_order_acquire) & armed) != 0; }
+
   /// The operation is started: from now on winners act themselves. Returns the winner whose
   /// claim was deferred (the caller of `arm` acts for it), or `none`.
   contender arm() noexcept {
