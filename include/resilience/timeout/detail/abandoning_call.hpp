@@ -39,16 +39,6 @@
 
 namespace resilience::timeout::detail {
 
-/// The inner operation's handler. Its executor and allocator are the block's (associators below).
-template <class Call>
-struct abandoning_done {
-  Call* call;
-  template <class InnerResult>
-  void operator()(InnerResult&& result) const {  // by reference: see retry's first_attempt
-    call->inner_finished(std::move(result));
-  }
-};
-
 /// State: the timeout's shared state (inner(), settle, failed_with, deadline_passed, cancelled,
 /// has_listeners, finished_late).
 template <class State, class Timing, class Handler>
@@ -71,7 +61,7 @@ class abandoning_call final : public call_block<abandoning_call<State, Timing, H
     if (caller_slot.is_connected()) caller_slot.template emplace<claim_on_cancel>(self);
     try {
       self->state_->inner().async_call(
-          self->request_, asio::bind_cancellation_slot(self->to_inner_.slot(), abandoning_done<abandoning_call>{self}));
+          self->request_, asio::bind_cancellation_slot(self->to_inner_.slot(), inner_done<abandoning_call>{self}));
     } catch (...) {
       // Not started: its handler is gone unused, so this is the inner call's answer (deferred,
       // as nothing is armed yet, and so posted below).
@@ -209,20 +199,25 @@ class abandoning_call final : public call_block<abandoning_call<State, Timing, H
 
 namespace boost::asio {
 
-template <class Call, class Default>
-struct associated_executor<resilience::timeout::detail::abandoning_done<Call>, Default> {
+// The inner operation's handler names the block's executor and allocator: the caller's handler
+// may be gone by the time the inner operation uses them.
+template <class State, class Timing, class Handler, class Default>
+struct associated_executor<
+    resilience::timeout::detail::inner_done<resilience::timeout::detail::abandoning_call<State, Timing, Handler>>, Default> {
   using type = any_io_executor;
-  static type get(const resilience::timeout::detail::abandoning_done<Call>& h) noexcept { return h.call->executor(); }
-  static type get(const resilience::timeout::detail::abandoning_done<Call>& h, const Default&) noexcept {
+  template <class Done>
+  static type get(const Done& h, const Default& = Default()) noexcept {
     return h.call->executor();
   }
 };
 
-template <class Call, class Default>
-struct associated_allocator<resilience::timeout::detail::abandoning_done<Call>, Default> {
-  using type = typename Call::allocator_type;
-  static type get(const resilience::timeout::detail::abandoning_done<Call>& h) noexcept { return h.call->allocator(); }
-  static type get(const resilience::timeout::detail::abandoning_done<Call>& h, const Default&) noexcept {
+template <class State, class Timing, class Handler, class Default>
+struct associated_allocator<
+    resilience::timeout::detail::inner_done<resilience::timeout::detail::abandoning_call<State, Timing, Handler>>, Default> {
+  using call = resilience::timeout::detail::abandoning_call<State, Timing, Handler>;
+  using type = typename call::allocator_type;
+  template <class Done>
+  static type get(const Done& h, const Default& = Default()) noexcept {
     return h.call->allocator();
   }
 };

@@ -24,6 +24,17 @@
 
 namespace resilience::timeout::detail {
 
+/// The inner operation's handler: hands the inner result to its call. What it associates (the
+/// caller's executor and allocator) each call says, by an associator of `inner_done<itself>`.
+template <class Call>
+struct inner_done {
+  Call* call;
+  template <class InnerResult>
+  void operator()(InnerResult&& result) const {  // by reference: see retry's first_attempt
+    call->inner_finished(std::move(result));
+  }
+};
+
 /// Derived: the call (`on_deadline()` runs on the call's executor once its deadline passed).
 template <class Derived, class Timing, class Handler>
 class call_block : public deadline_entry<Timing> {

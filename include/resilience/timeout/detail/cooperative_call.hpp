@@ -30,17 +30,6 @@
 
 namespace resilience::timeout::detail {
 
-/// The inner operation's handler: stands in for the caller's (its executor and allocator, through
-/// the associator below; the cancellation slot is the call's own).
-template <class Call>
-struct cooperative_done {
-  Call* call;
-  template <class InnerResult>
-  void operator()(InnerResult&& result) const {  // by reference: see retry's first_attempt
-    call->inner_finished(std::move(result));
-  }
-};
-
 /// State: the timeout's shared state (inner(), settle, failed_with, deadline_passed).
 template <class State, class Timing, class Handler>
 class cooperative_call final : public call_block<cooperative_call<State, Timing, Handler>, Timing, Handler> {
@@ -64,7 +53,7 @@ class cooperative_call final : public call_block<cooperative_call<State, Timing,
     if (caller_slot.is_connected()) caller_slot.template emplace<pass_on>(self);
     try {
       state.inner().async_call(request,
-                               asio::bind_cancellation_slot(self->to_inner_.slot(), cooperative_done<cooperative_call>{self}));
+                               asio::bind_cancellation_slot(self->to_inner_.slot(), inner_done<cooperative_call>{self}));
     } catch (...) {
       // Not started: its handler is gone unused, so this is the inner call's answer, posted.
       self->finish(state.failed_with(std::current_exception()), how::post);
@@ -139,16 +128,17 @@ class cooperative_call final : public call_block<cooperative_call<State, Timing,
 
 namespace boost::asio {
 
-template <template <class, class> class Associator, class Call, class Default>
-struct associator<Associator, resilience::timeout::detail::cooperative_done<Call>, Default>
-    : Associator<typename Call::handler_type, Default> {
-  using base = Associator<typename Call::handler_type, Default>;
-  static typename base::type get(const resilience::timeout::detail::cooperative_done<Call>& h) noexcept {
-    return base::get(h.call->caller_handler());
+// The inner operation's handler stands in for the caller's: its executor and allocator.
+template <template <class, class> class Associator, class State, class Timing, class Handler, class Default>
+struct associator<Associator,
+                  resilience::timeout::detail::inner_done<resilience::timeout::detail::cooperative_call<State, Timing, Handler>>,
+                  Default> : Associator<Handler, Default> {
+  using done = resilience::timeout::detail::inner_done<resilience::timeout::detail::cooperative_call<State, Timing, Handler>>;
+  static typename Associator<Handler, Default>::type get(const done& h) noexcept {
+    return Associator<Handler, Default>::get(h.call->caller_handler());
   }
-  static auto get(const resilience::timeout::detail::cooperative_done<Call>& h, const Default& d) noexcept
-      -> decltype(base::get(h.call->caller_handler(), d)) {
-    return base::get(h.call->caller_handler(), d);
+  static auto get(const done& h, const Default& d) noexcept -> decltype(Associator<Handler, Default>::get(h.call->caller_handler(), d)) {
+    return Associator<Handler, Default>::get(h.call->caller_handler(), d);
   }
 };
 
