@@ -1,12 +1,17 @@
 // An inner service that offers its call as an asynchronous operation (core/async_service.hpp) is
 // started directly, with the timeout's own cancellation slot bound to it, not in a spawned
 // coroutine; everything the timeout promises holds as with a coroutine inner service.
+#include <new>
+#include <utility>
+
 #include <boost/asio/append.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 
 #include "timeout/async_inner.hpp"
@@ -210,6 +215,107 @@ TEST_F(timeout_async_call_test, an_abandoned_inner_operation_ends_on_the_calls_e
   time.advance(200ms);
   ASSERT_EQ(late_on_strand.size(), 1u);
   EXPECT_TRUE(late_on_strand.front());
+}
+
+/// The deadline queue's timer, made to fail its next wait as memory running out would.
+struct failing_timer : testing::manual_timer {
+  using testing::manual_timer::manual_timer;
+  static inline bool fail_next_wait = false;
+  template <class Token>
+  auto async_wait(Token&& token) {
+    if (std::exchange(fail_next_wait, false)) throw std::bad_alloc();
+    return testing::manual_timer::async_wait(std::forward<Token>(token));
+  }
+};
+struct failing_timing {
+  using clock = testing::manual_clock;
+  using timer = failing_timer;
+};
+
+TEST_F(timeout_async_call_test, a_deadline_that_cannot_be_armed_fails_the_start_keeping_nothing_and_the_next_call_arms_it) {
+  for (const bool wait : {false, true}) {
+    SCOPED_TRACE(wait ? "waiting for the cancelled call" : "abandoning it");
+    auto service = inner(1s);
+    auto svc = basic_timeout_layer<failing_timing>(timeout::config{.duration = 100ms, .wait_for_cancelled_call = wait})
+                   .wrap(service);
+    const std::string request = "a";
+    auto token = std::make_shared<int>(0);
+    failing_timer::fail_next_wait = true;
+    EXPECT_THROW(svc.async_call(request, [token](auto) {}), std::bad_alloc);
+    EXPECT_EQ(token.use_count(), 1);  // the handler went with the call: nothing kept, nothing leaked
+    EXPECT_EQ(service.seen->calls, 0);
+
+    std::optional<result_of<decltype(svc)>> got;
+    const auto began = testing::manual_clock::now();
+    svc.async_call(request, [&](auto r) { got.emplace(std::move(r)); });
+    ASSERT_TRUE(time.advance_until([&] { return got.has_value(); }, 10s));
+    EXPECT_EQ(testing::manual_clock::now() - began, 100ms);  // its deadline was armed
+    ASSERT_FALSE(got->has_value());
+    EXPECT_EQ(got->error(), timeout::errc::elapsed);
+    time.run_until_idle();
+  }
+}
+
+TEST_F(timeout_async_call_test, a_timer_that_cannot_be_rearmed_is_armed_again_by_the_next_call_for_the_earliest_deadline) {
+  auto service = inner(1s);
+  auto svc = basic_timeout_layer<failing_timing>(100ms)
+                 .deadline_for([](const std::string& r) { return r == "a" ? 100ms : r == "b" ? 200ms : 300ms; })
+                 .wrap(service);
+  const std::string a = "a", b = "b", c = "c";
+  std::optional<result_of<decltype(svc)>> got_a, got_b, got_c;
+  const auto began = testing::manual_clock::now();
+  svc.async_call(a, [&](auto r) { got_a.emplace(std::move(r)); });
+  svc.async_call(b, [&](auto r) { got_b.emplace(std::move(r)); });
+  failing_timer::fail_next_wait = true;  // the re-arm for b's deadline, once a's has fired
+  ASSERT_TRUE(time.advance_until([&] { return got_a.has_value(); }, 10s));
+  EXPECT_EQ(testing::manual_clock::now() - began, 100ms);
+  time.advance(50ms);
+  EXPECT_FALSE(got_b.has_value());
+  svc.async_call(c, [&](auto r) { got_c.emplace(std::move(r)); });
+  ASSERT_TRUE(time.advance_until([&] { return got_b.has_value(); }, 10s));
+  EXPECT_EQ(testing::manual_clock::now() - began, 200ms);  // b's own deadline, not c's
+  EXPECT_EQ(got_b->error(), timeout::errc::elapsed);
+  ASSERT_TRUE(time.advance_until([&] { return got_c.has_value(); }, 10s));
+  EXPECT_EQ(testing::manual_clock::now() - began, 450ms);
+}
+
+/// Answers after an hour of real time: still pending when its context is destroyed.
+struct hour_long_operation {
+  asio::any_io_executor executor;
+
+  template <class Token>
+  auto async_call(const std::string&, Token&& token) {
+    return asio::async_initiate<Token, void(result)>(
+        [this](auto handler) {
+          auto timer = std::make_shared<asio::steady_timer>(executor, std::chrono::hours(1));
+          auto& waiting = *timer;
+          waiting.async_wait([timer = std::move(timer), handler = std::move(handler)](boost::system::error_code) mutable {
+            std::move(handler)(result("late"));
+          });
+        },
+        token);
+  }
+  asio::any_io_executor get_executor() const noexcept { return executor; }
+  awaitable_result<std::string, std::error_code> call(const std::string& r) { co_return co_await async_call(r, asio::deferred); }
+};
+
+// Asio destroys the handlers of pending operations with their context: the timed call's inner
+// handler then frees the call and the caller's handler in it, instead of leaking both.
+TEST(timeout_async_call_shutdown, a_context_destroyed_with_timed_calls_pending_frees_them_and_their_handlers) {
+  for (const bool wait : {false, true}) {
+    SCOPED_TRACE(wait ? "waiting for the cancelled call" : "abandoning it");
+    auto token = std::make_shared<int>(0);
+    {
+      asio::io_context ctx;
+      auto svc = timeout_layer(timeout::config{.duration = std::chrono::minutes(1), .wait_for_cancelled_call = wait})
+                     .wrap(hour_long_operation{ctx.get_executor()});
+      const std::string request = "a";
+      svc.async_call(request, [token](auto) {});
+      ctx.poll();
+      EXPECT_EQ(token.use_count(), 2);  // held by the pending call
+    }
+    EXPECT_EQ(token.use_count(), 1);
+  }
 }
 
 TEST_F(timeout_async_call_test, the_callers_cancellation_answers_cancelled_and_cancels_the_inner_operation) {

@@ -56,15 +56,17 @@ class abandoning_call final : public call_block<abandoning_call<State, Timing, H
                     const asio::any_io_executor& executor, typename clock::time_point start,
                     std::chrono::nanoseconds bound, typename clock::time_point expiry) {
     abandoning_call* self = block::create(handler, std::move(state), request, std::move(handler), executor, start, bound);
-    self->deadlines().insert(*self, expiry, self->executor());
+    self->wait_until(expiry);
     auto caller_slot = asio::get_associated_cancellation_slot(self->handler_);
     if (caller_slot.is_connected()) caller_slot.template emplace<claim_on_cancel>(self);
     try {
       self->state_->inner().async_call(
-          self->request_, asio::bind_cancellation_slot(self->to_inner_.slot(), inner_done<abandoning_call>{self}));
+          self->request_, asio::bind_cancellation_slot(self->to_inner_.slot(), inner_done<abandoning_call>(self)));
     } catch (...) {
-      // Not started: its handler is gone unused, so this is the inner call's answer (deferred,
-      // as nothing is armed yet, and so posted below).
+      // Not started: its handler, destroyed unused, gave its reference back. This is the inner
+      // call's answer (deferred, as nothing is armed yet, and so posted below), which gives the
+      // reference back again: one for it.
+      self->add_reference();
       self->inner_answered(self->state_->failed_with(std::current_exception()));
     }
     if (const auto winner = self->referee_.arm(); winner != contender::none) self->act(winner, how::post);
@@ -207,7 +209,7 @@ struct associated_executor<
   using type = any_io_executor;
   template <class Done>
   static type get(const Done& h, const Default& = Default()) noexcept {
-    return h.call->executor();
+    return h.call()->executor();
   }
 };
 
@@ -218,7 +220,7 @@ struct associated_allocator<
   using type = typename call::allocator_type;
   template <class Done>
   static type get(const Done& h, const Default& = Default()) noexcept {
-    return h.call->allocator();
+    return h.call()->allocator();
   }
 };
 

@@ -24,15 +24,33 @@
 
 namespace resilience::timeout::detail {
 
-/// The inner operation's handler: hands the inner result to its call. What it associates (the
-/// caller's executor and allocator) each call says, by an associator of `inner_done<itself>`.
+/// The inner operation's handler: holds the call's reference for the inner operation and hands
+/// it the inner result. Destroyed unused (an initiation that throws, a context destroyed with
+/// the operation pending, as Asio destroys pending handlers), it gives the reference back, so
+/// that the call, and the caller's handler in it, is freed and not leaked. What it associates
+/// each call says, by an associator of `inner_done<itself>`.
 template <class Call>
-struct inner_done {
-  Call* call;
-  template <class InnerResult>
-  void operator()(InnerResult&& result) const {  // by reference: see retry's first_attempt
-    call->inner_finished(std::move(result));
+class inner_done {
+ public:
+  explicit inner_done(Call* call) noexcept : call_(call) {}
+  // A moved-from handler still names its call, for Asio's associator queries; it owns nothing.
+  inner_done(inner_done&& other) noexcept : call_(other.call_), owns_(std::exchange(other.owns_, false)) {}
+  inner_done& operator=(inner_done&&) = delete;
+  ~inner_done() {
+    if (owns_) call_->inner_dropped();
   }
+
+  template <class InnerResult>
+  void operator()(InnerResult&& result) {  // by reference: see retry's first_attempt
+    owns_ = false;
+    call_->inner_finished(std::move(result));
+  }
+
+  Call* call() const noexcept { return call_; }
+
+ private:
+  Call* call_;
+  bool owns_ = true;
 };
 
 /// Derived: the call (`on_deadline()` runs on the call's executor once its deadline passed).
@@ -65,14 +83,33 @@ class call_block : public deadline_entry<Timing> {
       : allocator_(alloc), executor_(executor), deadlines_(deadline_queue<Timing>::of(executor_)) {}
   ~call_block() = default;
 
+  /// Enters the deadline queue, the first thing a new call does. If the queue's timer cannot
+  /// be armed (memory ran out), the call is freed, handler and all, and the exception goes on
+  /// out of the initiation, as from any operation that cannot start.
+  void wait_until(typename Timing::clock::time_point expiry) {
+    try {
+      deadlines_.insert(*this, expiry, executor_);
+    } catch (...) {
+      destroy();
+      throw;
+    }
+  }
+
   void add_reference() noexcept { references_.fetch_add(1, std::memory_order_relaxed); }
 
+ public:
+  /// The inner operation's handler was destroyed without being called: its reference goes,
+  /// and so does the call's place in the deadline queue if it still has one (a context being
+  /// destroyed destroys the pending handlers while its services, the queue among them, exist).
+  void inner_dropped() noexcept {
+    deadlines_.remove(*this);
+    release();
+  }
+
+ protected:
+
   void release() noexcept {
-    if (references_.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
-    auto* self = static_cast<Derived*>(this);
-    allocator_type alloc(allocator_);
-    std::destroy_at(self);
-    std::allocator_traits<allocator_type>::deallocate(alloc, self, 1);
+    if (references_.fetch_sub(1, std::memory_order_acq_rel) == 1) destroy();
   }
 
   /// A reference that releases itself, for what is posted or dispatched.
@@ -99,6 +136,13 @@ class call_block : public deadline_entry<Timing> {
       }
     }
     return {};
+  }
+
+  void destroy() noexcept {
+    auto* self = static_cast<Derived*>(this);
+    allocator_type alloc(allocator_);
+    std::destroy_at(self);
+    std::allocator_traits<allocator_type>::deallocate(alloc, self, 1);
   }
 
   [[no_unique_address]] allocator_type allocator_;

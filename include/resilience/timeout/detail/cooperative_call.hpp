@@ -48,14 +48,16 @@ class cooperative_call final : public call_block<cooperative_call<State, Timing,
                     const asio::any_io_executor& executor, typename clock::time_point start,
                     std::chrono::nanoseconds bound, typename clock::time_point expiry) {
     cooperative_call* self = block::create(handler, state, std::move(handler), executor, start, bound);
-    self->deadlines().insert(*self, expiry, self->executor());
+    self->wait_until(expiry);
     auto caller_slot = asio::get_associated_cancellation_slot(self->handler_);
     if (caller_slot.is_connected()) caller_slot.template emplace<pass_on>(self);
     try {
       state.inner().async_call(request,
-                               asio::bind_cancellation_slot(self->to_inner_.slot(), inner_done<cooperative_call>{self}));
+                               asio::bind_cancellation_slot(self->to_inner_.slot(), inner_done<cooperative_call>(self)));
     } catch (...) {
-      // Not started: its handler is gone unused, so this is the inner call's answer, posted.
+      // Not started: its handler, destroyed unused, gave its reference back. This is the inner
+      // call's answer, posted, and `finish` gives the reference back again: one for it.
+      self->add_reference();
       self->finish(state.failed_with(std::current_exception()), how::post);
     }
     // A deadline that fired before the inner operation had its slot cancelled nothing: again.
@@ -135,10 +137,10 @@ struct associator<Associator,
                   Default> : Associator<Handler, Default> {
   using done = resilience::timeout::detail::inner_done<resilience::timeout::detail::cooperative_call<State, Timing, Handler>>;
   static typename Associator<Handler, Default>::type get(const done& h) noexcept {
-    return Associator<Handler, Default>::get(h.call->caller_handler());
+    return Associator<Handler, Default>::get(h.call()->caller_handler());
   }
-  static auto get(const done& h, const Default& d) noexcept -> decltype(Associator<Handler, Default>::get(h.call->caller_handler(), d)) {
-    return Associator<Handler, Default>::get(h.call->caller_handler(), d);
+  static auto get(const done& h, const Default& d) noexcept -> decltype(Associator<Handler, Default>::get(h.call()->caller_handler(), d)) {
+    return Associator<Handler, Default>::get(h.call()->caller_handler(), d);
   }
 };
 

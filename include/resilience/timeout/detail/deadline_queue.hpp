@@ -96,15 +96,18 @@ class deadline_queue final : public asio::execution_context::service {
     return *found.queue;
   }
 
-  /// Waits for `expiry` on behalf of `e`. `executor` makes the timer if there is none yet.
+  /// Waits for `expiry` on behalf of `e`. `executor` makes the timer if there is none yet. If
+  /// the timer cannot be armed (memory ran out), throws, and `e` does not wait.
   void insert(entry& e, time_point expiry, const asio::any_io_executor& executor) {
     std::lock_guard lock(mutex_);
     if (shut_down_) return;  // the context is going away: nothing will run any more
+    // The earliest deadline, waiting ones included: after a failed re-arm none is armed.
+    const time_point earliest = head_ != nullptr && head_->expiry_ < expiry ? head_->expiry_ : expiry;
+    if (!armed_for_ || earliest < *armed_for_) arm(earliest, executor);
     e.expiry_ = expiry;
     entry* before = tail_;
     while (before != nullptr && expiry < before->expiry_) before = before->prev_;
     link_after(before, e);
-    if (!armed_for_ || expiry < *armed_for_) arm(expiry, executor);
   }
 
   /// `e` no longer waits (it ended first). Does nothing if it was not waiting.
@@ -196,13 +199,16 @@ class deadline_queue final : public asio::execution_context::service {
     if (head_ == nullptr) maybe_idle_.store(true, std::memory_order_relaxed);
   }
 
-  // Re-arming cancels the wait under way; its handler then sees an older generation.
+  // Re-arming cancels the wait under way; its handler then sees an older generation. Nothing
+  // counts as armed until the new wait is under way, so that after a failure the next insert
+  // arms again.
   void arm(time_point expiry, const asio::any_io_executor& executor) {
     if (!timer_) timer_.emplace(executor);
     timer_->expires_at(expiry);
+    armed_for_.reset();
+    timer_->async_wait(fired{this, ++generation_});
     armed_for_ = expiry;
     ++arms_;
-    timer_->async_wait(fired{this, ++generation_});
   }
 
   void on_fired(std::uint64_t generation) {
@@ -217,7 +223,12 @@ class deadline_queue final : public asio::execution_context::service {
         unlink(e);
         if (auto keep = e.keep_alive()) due.emplace_back(&e, std::move(keep));
       }
-      if (head_ != nullptr) arm(head_->expiry_, timer_->get_executor());
+      if (head_ != nullptr) {
+        try {
+          arm(head_->expiry_, timer_->get_executor());
+        } catch (...) {  // out of memory: the next insert arms; the calls due now still hear
+        }
+      }
     }
     for (auto& [e, keep] : due) e->deadline_passed();
   }
