@@ -172,6 +172,17 @@ class fallback_service {
     co_return co_await initiate<Form>(request, asio::deferred);
   }
 
+  static constexpr bool keeps_every_response =
+      std::is_same_v<RejectResponse, fallback::detail::keep_every_response>;
+
+  // A success that no predicate judges, lent up by an inner stack of ours: the answer, built
+  // once, in the caller's result (core/detail/response_path.hpp).
+  template <class Form, class Handler>
+  void answer_success(response_type&& response, Handler&& handler) const {
+    state_->emit(fallback::event_kind::success);
+    resilience::detail::answer_response<result<Form>>(std::move(handler), Form::wrap(std::move(response), {}));
+  }
+
   // The decision after the inner service's answer, for every form of the call: the call's
   // result, or nothing yet when an asynchronous chain must run (`fall_back_async`). `request`
   // is what the strategies may read (null when none needs it); `lent`: it is the caller's.

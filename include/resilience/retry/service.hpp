@@ -238,19 +238,32 @@ class basic_retry_service {
   template <class Handler>
   void first_answered(const request_type& request, inner_result_type&& result, asio::cancellation_type asked,
                       Handler handler) {
-    if (result) {
-      switch (judge(*result)) {
-        case response_verdict::keep:
-          std::move(handler)(result_type(std::in_place, std::move(*result)));
-          return;
-        case response_verdict::threw:  // as in the loop: the answer stands
-          state_->template emit<cause_type>(retry::not_retried<cause_type>{1, retry::errc::callable_threw, nullptr});
-          std::move(handler)(result_type(std::in_place, std::move(*result)));
-          return;
-        case response_verdict::reject:
-          break;
-      }
+    if (result) return first_succeeded(request, std::move(*result), asked, std::move(handler));
+    continue_after_first(request, std::move(result), asked, std::move(handler));
+  }
+
+  // The same for a response lent up by an inner stack of ours (core/detail/response_path.hpp),
+  // passed on as it is when kept.
+  template <class Handler>
+  void first_succeeded(const request_type& request, response_type&& response, asio::cancellation_type asked,
+                       Handler handler) {
+    switch (judge(response)) {
+      case response_verdict::keep:
+        resilience::detail::answer_response<result_type>(std::move(handler), std::move(response));
+        return;
+      case response_verdict::threw:  // as in the loop: the answer stands
+        state_->template emit<cause_type>(retry::not_retried<cause_type>{1, retry::errc::callable_threw, nullptr});
+        resilience::detail::answer_response<result_type>(std::move(handler), std::move(response));
+        return;
+      case response_verdict::reject:
+        break;
     }
+    continue_after_first(request, inner_result_type(std::in_place, std::move(response)), asked, std::move(handler));
+  }
+
+  template <class Handler>
+  void continue_after_first(const request_type& request, inner_result_type&& result, asio::cancellation_type asked,
+                            Handler handler) {
     const auto executor = resilience::detail::completion_executor(handler, inner_);
     asio::co_spawn(executor, call_from<sending::by_async_call>(request, first_outcome_type{std::move(result), asked}),
                    resilience::detail::spawned_answer<result_type, retry::detail::loop_threw<basic_retry_service>, Handler>{

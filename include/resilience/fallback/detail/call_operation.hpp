@@ -18,6 +18,7 @@
 #include <boost/asio/associator.hpp>
 
 #include <resilience/core/detail/forwarding_associator.hpp>
+#include <resilience/core/detail/response_path.hpp>
 #include <resilience/core/detail/spawned_answer.hpp>
 #include <resilience/core/error.hpp>
 
@@ -58,6 +59,17 @@ struct primary_answered {
       if (!decided) return service->template spawn_fall_back<Form>(std::move(primary), lent, std::move(handler));
     }
     std::move(handler)(std::move(*decided));
+  }
+
+  // A success lent up by an inner stack of ours (core/detail/response_path.hpp). With a
+  // `handle_response` predicate, the path above judges it.
+  template <class Response>
+  void take_response(resilience::detail::response_tag, Response&& response) {
+    if constexpr (Service::keeps_every_response) {
+      service->template answer_success<Form>(std::move(response), std::move(handler));
+    } else {
+      (*this)(typename Service::primary_result(std::in_place, std::move(response)));
+    }
   }
 };
 

@@ -22,6 +22,7 @@
 #include <resilience/core/asio.hpp>
 #include <resilience/core/detail/cancellation_relay.hpp>
 #include <resilience/core/detail/forwarding_associator.hpp>
+#include <resilience/core/detail/response_path.hpp>
 #include <resilience/core/detail/spawned_answer.hpp>
 #include <resilience/core/delivery.hpp>
 #include <resilience/core/error.hpp>
@@ -59,16 +60,26 @@ struct first_attempt {
   void operator()(ConnectionResult&& result) {  // by reference: see retry's first_attempt
     const auto asked = relay != nullptr ? relay->asked() : asio::cancellation_type::none;
     if (relay != nullptr) asio::get_associated_cancellation_slot(handler).clear();  // destroys the relay
-    if (result) {
-      held->note_answer();
-      std::move(handler)(typename Service::result_type(std::in_place, std::move(*result)));
-      return;
-    }
+    if (result) return answered(std::move(*result));
     // The loop decides what follows, in a coroutine.
     service->spawn_call(*request,
                         first_failure<typename Service::held_type, typename Service::service_error_type>{
                             std::move(held), std::move(result.error()), asked},
                         std::move(handler));
+  }
+
+  // A success lent up by a connection that is a stack of its own (core/detail/response_path.hpp).
+  template <class Response>
+  void take_response(resilience::detail::response_tag, Response&& response) {
+    if (relay != nullptr) asio::get_associated_cancellation_slot(handler).clear();
+    answered(std::move(response));
+  }
+
+ private:
+  template <class Response>
+  void answered(Response&& response) {
+    held->note_answer();
+    resilience::detail::answer_response<typename Service::result_type>(std::move(handler), std::move(response));
   }
 };
 

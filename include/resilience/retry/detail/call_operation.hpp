@@ -22,6 +22,7 @@
 #include <resilience/core/asio.hpp>
 #include <resilience/core/detail/cancellation_relay.hpp>
 #include <resilience/core/detail/forwarding_associator.hpp>
+#include <resilience/core/detail/response_path.hpp>
 #include <resilience/core/detail/spawned_answer.hpp>
 #include <resilience/core/error.hpp>
 #include <resilience/retry/error.hpp>
@@ -69,6 +70,14 @@ struct first_attempt {
     const auto asked = relay != nullptr ? relay->asked() : asio::cancellation_type::none;
     if (relay != nullptr) asio::get_associated_cancellation_slot(handler).clear();  // destroys the relay
     service->first_answered(*request, std::move(result), asked, std::move(handler));
+  }
+
+  // A success lent up by an inner stack of ours (core/detail/response_path.hpp).
+  template <class Response>
+  void take_response(resilience::detail::response_tag, Response&& response) {
+    const auto asked = relay != nullptr ? relay->asked() : asio::cancellation_type::none;
+    if (relay != nullptr) asio::get_associated_cancellation_slot(handler).clear();
+    service->first_succeeded(*request, std::move(response), asked, std::move(handler));
   }
 };
 

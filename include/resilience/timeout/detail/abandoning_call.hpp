@@ -24,6 +24,7 @@
 #include <expected>
 #include <memory>
 #include <optional>
+#include <type_traits>
 #include <utility>
 
 #include <boost/asio/associated_allocator.hpp>
@@ -34,6 +35,7 @@
 #include <boost/asio/post.hpp>
 
 #include <resilience/core/asio.hpp>
+#include <resilience/core/detail/response_path.hpp>
 #include <resilience/timeout/detail/call_block.hpp>
 #include <resilience/timeout/detail/referee.hpp>
 
@@ -78,20 +80,29 @@ class abandoning_call final : public call_block<abandoning_call<State, Timing, H
     inner_answered(state_->settle(std::move(result)));
   }
 
+  /// The inner operation succeeded, its response lent (core/detail/response_path.hpp): when it
+  /// wins on an armed call, the caller has it as it is, no result of this layer's built.
+  template <class Response>
+  void inner_succeeded(Response&& response) {
+    inner_answered(static_cast<Response&&>(response));
+  }
+
  private:
   enum class how : bool { dispatch, post };
 
-  void inner_answered(result_type&& result) {
+  // `answer`: this layer's result, or a response lent by the inner operation.
+  template <class Answer>
+  void inner_answered(Answer&& answer) {
     if (referee_.is_armed()) {
-      // Started: a win is acted on here, so the result goes straight to the caller.
+      // Started: a win is acted on here, so the answer goes straight to the caller.
       if (referee_.claim(contender::inner) == verdict::act_now) {
-        answer_inner(std::move(result), how::dispatch);
+        answer_inner(static_cast<Answer&&>(answer), how::dispatch);
       } else {
-        report_late(result);
+        report_late(answer);
       }
     } else {
       // Written before claiming, so that a deferred win hands it to the starting thread.
-      inner_result_.emplace(std::move(result));
+      inner_result_.emplace(as_result(static_cast<Answer&&>(answer)));
       switch (referee_.claim(contender::inner)) {
         case verdict::act_now: act(contender::inner, how::dispatch); break;  // armed meanwhile
         case verdict::deferred: break;
@@ -101,9 +112,23 @@ class abandoning_call final : public call_block<abandoning_call<State, Timing, H
     this->release();  // the inner operation's reference
   }
 
-  void report_late(const result_type& result) const {
-    if (state_->has_listeners()) {
-      state_->finished_late(result, bound_, std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now() - start_));
+  template <class Answer>
+  static result_type as_result(Answer&& answer) {
+    if constexpr (std::is_same_v<std::remove_cvref_t<Answer>, result_type>) {
+      return static_cast<Answer&&>(answer);
+    } else {
+      return result_type(std::in_place, static_cast<Answer&&>(answer));
+    }
+  }
+
+  template <class Answer>
+  void report_late(const Answer& answer) const {
+    if (!state_->has_listeners()) return;
+    const auto elapsed = std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now() - start_);
+    if constexpr (std::is_same_v<Answer, result_type>) {
+      state_->finished_late(answer.has_value(), bound_, elapsed);
+    } else {
+      state_->finished_late(true, bound_, elapsed);  // a lent response is a success
     }
   }
 
@@ -161,29 +186,39 @@ class abandoning_call final : public call_block<abandoning_call<State, Timing, H
     }
   }
 
-  void answer_inner(result_type&& result, how completion) {
+  template <class Answer>
+  void answer_inner(Answer&& answer_given, how completion) {
     // Left quietly and checked once the caller has had its answer: a caller resumed right here
     // that makes its next timed call at once keeps the queue's timer armed.
     auto& deadlines = this->deadlines();
     deadlines.leave(*this);
-    answer(std::move(result), completion);
+    answer(static_cast<Answer&&>(answer_given), completion);
     deadlines.check_idle();
   }
 
-  void answer(result_type&& result, how completion) {
-    if (completion == how::post) {
-      return asio::post(this->executor(), [call = this->held(), result = std::move(result)]() mutable {
-        call->answer_here(std::move(result));
-      });
+  // A lent response comes from the inner operation's handler only: never posted.
+  template <class Answer>
+  void answer(Answer&& answer_given, how completion) {
+    if constexpr (std::is_same_v<std::remove_cvref_t<Answer>, result_type>) {
+      if (completion == how::post) {
+        return asio::post(this->executor(), [call = this->held(), result = std::move(answer_given)]() mutable {
+          call->answer_here(std::move(result));
+        });
+      }
     }
-    answer_here(std::move(result));
+    answer_here(static_cast<Answer&&>(answer_given));
   }
 
-  void answer_here(result_type&& result) {
+  template <class Answer>
+  void answer_here(Answer&& answer_given) {
     auto caller_slot = asio::get_associated_cancellation_slot(handler_);
     if (caller_slot.is_connected()) caller_slot.clear();
     Handler handler(std::move(handler_));
-    std::move(handler)(std::move(result));
+    if constexpr (std::is_same_v<std::remove_cvref_t<Answer>, result_type>) {
+      std::move(handler)(std::move(answer_given));
+    } else {
+      resilience::detail::answer_response<result_type>(std::move(handler), static_cast<Answer&&>(answer_given));
+    }
   }
 
   std::shared_ptr<State> state_;  // the inner service, for an inner operation that outlives every copy

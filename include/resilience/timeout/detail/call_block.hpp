@@ -20,6 +20,7 @@
 #include <boost/asio/recycling_allocator.hpp>
 
 #include <resilience/core/asio.hpp>
+#include <resilience/core/detail/response_path.hpp>
 #include <resilience/timeout/detail/deadline_queue.hpp>
 
 namespace resilience::timeout::detail {
@@ -44,6 +45,15 @@ class inner_done {
   void operator()(InnerResult&& result) {  // by reference: see retry's first_attempt
     owns_ = false;
     call_->inner_finished(std::move(result));
+  }
+
+  // A success lent up by an inner stack of ours (core/detail/response_path.hpp), for a call
+  // that can answer with it as it is.
+  template <class Response>
+    requires requires(Call* c, Response&& r) { c->inner_succeeded(static_cast<Response&&>(r)); }
+  void take_response(resilience::detail::response_tag, Response&& response) {
+    owns_ = false;
+    call_->inner_succeeded(static_cast<Response&&>(response));
   }
 
   Call* call() const noexcept { return call_; }

@@ -72,6 +72,17 @@ class cooperative_call final : public call_block<cooperative_call<State, Timing,
     finish(state_.settle(std::move(result)), how::dispatch);
   }
 
+  /// The inner operation succeeded, its response lent (core/detail/response_path.hpp): the
+  /// caller has it, and no result of this layer's is built on the way.
+  template <class Response>
+  void inner_succeeded(Response&& response) {
+    auto& deadlines = this->deadlines();
+    Handler handler = conclude();
+    this->release();
+    resilience::detail::answer_response<result_type>(std::move(handler), static_cast<Response&&>(response));
+    deadlines.check_idle();
+  }
+
  private:
   enum class how : bool { dispatch, post };
 
@@ -91,14 +102,10 @@ class cooperative_call final : public call_block<cooperative_call<State, Timing,
   // executor, so the caller is resumed right here.
   void finish(result_type result, how completion) {
     auto& deadlines = this->deadlines();
-    deadlines.leave(*this);
-    finished_.store(true, std::memory_order_release);
-    auto caller_slot = asio::get_associated_cancellation_slot(handler_);
-    if (caller_slot.is_connected()) caller_slot.clear();
+    Handler handler = conclude();
     if (!result && deadline_hit_.load(std::memory_order_acquire)) {
       result = state_.template deadline_passed<clock>(bound_, start_);
     }
-    Handler handler(std::move(handler_));
     if (completion == how::post) {
       const asio::any_io_executor executor = this->executor();
       this->release();  // freed here unless a deadline on its way still holds it
@@ -108,6 +115,16 @@ class cooperative_call final : public call_block<cooperative_call<State, Timing,
       std::move(handler)(std::move(result));
     }
     deadlines.check_idle();  // after the answer: a caller that calls again keeps the timer armed
+  }
+
+  // The call is over: out of the deadline queue and of the caller's slot. The caller's handler,
+  // to be answered once the block's reference is given back.
+  Handler conclude() {
+    this->deadlines().leave(*this);
+    finished_.store(true, std::memory_order_release);
+    auto caller_slot = asio::get_associated_cancellation_slot(handler_);
+    if (caller_slot.is_connected()) caller_slot.clear();
+    return Handler(std::move(handler_));
   }
 
   // On the call's executor, after its deadline passed.

@@ -81,7 +81,7 @@ struct race_outcome {
 ///   inner() with async_call(const request_type&, token), and settle(inner result), if inner_is_async;
 ///   result_type failed_with(std::exception_ptr) const;
 ///   bool has_listeners() const;  settings() -> const timeout::config&;
-///   void finished_late(const result_type&, std::chrono::nanoseconds bound, std::chrono::nanoseconds elapsed) const.
+///   void finished_late(bool succeeded, std::chrono::nanoseconds bound, std::chrono::nanoseconds elapsed) const.
 template <class Owner, class Timing, class Handler>
 class race final : public deadline_entry<Timing>, public std::enable_shared_from_this<race<Owner, Timing, Handler>> {
  public:
@@ -172,7 +172,7 @@ class race final : public deadline_entry<Timing>, public std::enable_shared_from
       case verdict::deferred: break;
       case verdict::lost:
         if (owner_->has_listeners()) {
-          owner_->finished_late(*early_result_, bound_,
+          owner_->finished_late(early_result_->has_value(), bound_,
                                 std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now() - start_));
         }
         early_result_.reset();  // discarded: the caller has had its answer

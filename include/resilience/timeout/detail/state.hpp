@@ -146,8 +146,8 @@ class shared_state {
     publish(listeners_, event(timeout::timed_out{deadline, elapsed, inner_called}));
   }
 
-  void finished_late(const result_type& r, std::chrono::nanoseconds deadline, std::chrono::nanoseconds elapsed) const {
-    publish(listeners_, event(abandoned_call_finished{deadline, elapsed, r.has_value()}));
+  void finished_late(bool succeeded, std::chrono::nanoseconds deadline, std::chrono::nanoseconds elapsed) const {
+    publish(listeners_, event(abandoned_call_finished{deadline, elapsed, succeeded}));
   }
 
  private:
