@@ -9,6 +9,12 @@
 // layer does what it does on success (its events, its verdict on the response), and only the
 // first handler that is not a stand-in of ours, the caller's, gets a result built: one move,
 // whatever the depth. The tag keeps a caller's own handler from being taken for a stand-in.
+//
+// What makes the lending safe: the response lives in the result the bottom stand-in was called
+// with, the connection's own argument to the handler it invokes, which outlives that call (an
+// Asio operation moves its result out of its state before the upcall); nothing on the way up
+// frees it, since each layer only gives back its own state (a relay, a call block) before
+// handing the response on.
 #include <expected>
 #include <type_traits>
 #include <utility>
