@@ -15,7 +15,6 @@
 // Asio operation moves its result out of its state before the upcall); nothing on the way up
 // frees it, since each layer only gives back its own state (a relay, a call block) before
 // handing the response on.
-#include <expected>
 #include <type_traits>
 #include <utility>
 

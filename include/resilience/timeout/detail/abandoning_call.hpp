@@ -90,7 +90,10 @@ class abandoning_call final : public call_block<abandoning_call<State, Timing, H
  private:
   enum class how : bool { dispatch, post };
 
-  // `answer`: this layer's result, or a response lent by the inner operation.
+  // An answer is this layer's result, or a response lent by the inner operation.
+  template <class Answer>
+  static constexpr bool is_result = std::is_same_v<std::remove_cvref_t<Answer>, result_type>;
+
   template <class Answer>
   void inner_answered(Answer&& answer) {
     if (referee_.is_armed()) {
@@ -114,7 +117,7 @@ class abandoning_call final : public call_block<abandoning_call<State, Timing, H
 
   template <class Answer>
   static result_type as_result(Answer&& answer) {
-    if constexpr (std::is_same_v<std::remove_cvref_t<Answer>, result_type>) {
+    if constexpr (is_result<Answer>) {
       return static_cast<Answer&&>(answer);
     } else {
       return result_type(std::in_place, static_cast<Answer&&>(answer));
@@ -125,7 +128,7 @@ class abandoning_call final : public call_block<abandoning_call<State, Timing, H
   void report_late(const Answer& answer) const {
     if (!state_->has_listeners()) return;
     const auto elapsed = std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now() - start_);
-    if constexpr (std::is_same_v<Answer, result_type>) {
+    if constexpr (is_result<Answer>) {
       state_->finished_late(answer.has_value(), bound_, elapsed);
     } else {
       state_->finished_late(true, bound_, elapsed);  // a lent response is a success
@@ -199,7 +202,7 @@ class abandoning_call final : public call_block<abandoning_call<State, Timing, H
   // A lent response comes from the inner operation's handler only: never posted.
   template <class Answer>
   void answer(Answer&& answer_given, how completion) {
-    if constexpr (std::is_same_v<std::remove_cvref_t<Answer>, result_type>) {
+    if constexpr (is_result<Answer>) {
       if (completion == how::post) {
         return asio::post(this->executor(), [call = this->held(), result = std::move(answer_given)]() mutable {
           call->answer_here(std::move(result));
@@ -214,7 +217,7 @@ class abandoning_call final : public call_block<abandoning_call<State, Timing, H
     auto caller_slot = asio::get_associated_cancellation_slot(handler_);
     if (caller_slot.is_connected()) caller_slot.clear();
     Handler handler(std::move(handler_));
-    if constexpr (std::is_same_v<std::remove_cvref_t<Answer>, result_type>) {
+    if constexpr (is_result<Answer>) {
       std::move(handler)(std::move(answer_given));
     } else {
       resilience::detail::answer_response<result_type>(std::move(handler), static_cast<Answer&&>(answer_given));
