@@ -10,7 +10,8 @@
 //   resilience_redis_throughput --port 6390 --compare 5 --seconds 3    # the three, in rotation
 //
 // Prints requests per second, latency percentiles of one call, the client's CPU time per
-// request, and (bare connection) how many requests one socket write carried. `--compare R`
+// request, how often the client slept per request, and (bare connection) how many requests one
+// socket write carried. `--compare R`
 // runs R rounds of each service in the same process, the order rotating from round to round,
 // so that a load that comes and goes on a shared machine hits all alike, and prints the medians
 // and the ratios to bare.
@@ -262,6 +263,8 @@ int single_run(const options& o) {
   std::printf("latency (us) p50 %.1f  p99 %.1f  p99.9 %.1f  max %.1f  (one %s)\n", r.p50_us, r.p99_us, r.p999_us,
               r.max_us, step_name(o));
   std::printf("client CPU   %.2f us per request (user + system, whole process)\n", r.cpu_us_per_request);
+  std::printf("client sleeps %.1f per 1,000 requests (voluntary context switches: waits for the socket)\n",
+              r.sleeps_per_thousand);
   if (o.through == "bare") {
     std::printf("socket writes %llu for %llu requests (%.1f requests per write)\n",
                 static_cast<unsigned long long>(st.socket_writes), static_cast<unsigned long long>(st.requests_written),
@@ -287,13 +290,14 @@ std::string thousands(double value) {
 }
 
 struct series {
-  std::vector<double> rate, p50, p99, cpu;
+  std::vector<double> rate, p50, p99, cpu, sleeps;
   std::uint64_t errors = 0;
   void add(const throughput::round_result& r) {
     rate.push_back(r.requests_per_second);
     p50.push_back(r.p50_us);
     p99.push_back(r.p99_us);
     cpu.push_back(r.cpu_us_per_request);
+    sleeps.push_back(r.sleeps_per_thousand);
     errors += r.errors;
   }
 };
@@ -302,7 +306,7 @@ int compare(const options& o) {
   std::printf("mix %s: %d coroutines on one connection, %d thread(s), %s, %d rounds of %g s (after %g s of warm-up) "
               "of each service, in rotation\n\n",
               o.mix.c_str(), o.coroutines, o.threads, form_name(o), o.compare_rounds, o.seconds, o.warm_up);
-  std::printf("round  service  requests/s  p50 us  p99 us  client CPU us/request  errors\n");
+  std::printf("round  service  requests/s  p50 us  p99 us  client CPU us/request  sleeps/1000 requests  errors\n");
   const char* services[3] = {"bare", "stack", "untimed"};
   series measured[3];
   std::vector<double> ratios[3];  // each service's rate over bare's, in the same round
@@ -318,8 +322,8 @@ int compare(const options& o) {
         std::fprintf(stderr, "cannot connect to %s:%u: %s\n", o.host.c_str(), static_cast<unsigned>(o.port), r.failure.c_str());
         return 1;
       }
-      std::printf("%5d  %-7s  %10.0f  %6.1f  %6.1f  %21.2f  %6llu\n", round, services[i], r.requests_per_second, r.p50_us,
-                  r.p99_us, r.cpu_us_per_request, static_cast<unsigned long long>(r.errors));
+      std::printf("%5d  %-7s  %10.0f  %6.1f  %6.1f  %21.2f  %20.1f  %6llu\n", round, services[i], r.requests_per_second,
+                  r.p50_us, r.p99_us, r.cpu_us_per_request, r.sleeps_per_thousand, static_cast<unsigned long long>(r.errors));
       std::fflush(stdout);
       measured[i].add(r);
       rates[i] = r.requests_per_second;
@@ -330,9 +334,9 @@ int compare(const options& o) {
   }
 
   std::printf("\n| mix `%s`, %d coroutines, one connection, `%s` | requests/s, median (min – max) of %d | p50 | p99 | "
-              "client CPU per request | over bare: throughput (per round), client CPU |\n",
+              "client CPU per request | client sleeps per 1,000 requests | over bare: throughput (per round), client CPU |\n",
               o.mix.c_str(), o.coroutines, o.as_operation ? "async_call" : "call", o.compare_rounds);
-  std::printf("| --- | ---: | ---: | ---: | ---: | ---: |\n");
+  std::printf("| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n");
   const char* names[3] = {"bare `redis::connection`", "recommended stack", "stack without the timeout"};
   for (int i = 0; i < 3; ++i) {
     const series& s = measured[i];
@@ -344,10 +348,10 @@ int compare(const options& o) {
                     *std::max_element(ratios[i].begin(), ratios[i].end()), median(s.cpu) / median(measured[0].cpu));
       over = text;
     }
-    std::printf("| %s | %s (%s – %s) | %.0f µs | %.0f µs | %.2f µs | %s |\n", names[i], thousands(median(s.rate)).c_str(),
-                thousands(*std::min_element(s.rate.begin(), s.rate.end())).c_str(),
+    std::printf("| %s | %s (%s – %s) | %.0f µs | %.0f µs | %.2f µs | %.1f | %s |\n", names[i],
+                thousands(median(s.rate)).c_str(), thousands(*std::min_element(s.rate.begin(), s.rate.end())).c_str(),
                 thousands(*std::max_element(s.rate.begin(), s.rate.end())).c_str(), median(s.p50), median(s.p99),
-                median(s.cpu), over.c_str());
+                median(s.cpu), median(s.sleeps), over.c_str());
   }
   std::uint64_t errors = 0;
   for (const auto& s : measured) errors += s.errors;

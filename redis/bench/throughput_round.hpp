@@ -2,7 +2,7 @@
 // One timed round of the Redis throughput program: N coroutines calling a service (the bare
 // redis::connection, or the recommended stack over a redis::connector) for a warm-up and then a
 // measured window, each awaiting its own calls one after the other. Returns requests per
-// second, latency percentiles and the client's CPU time per request in the window.
+// second, latency percentiles, and the client's CPU time and sleeps per request in the window.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -13,6 +13,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <sys/resource.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
@@ -57,6 +59,10 @@ struct round_result {
   std::uint64_t requests = 0;
   std::uint64_t errors = 0;  ///< failed calls, or answers not from the server (a fallback's)
   double cpu_us_per_request = 0;  ///< the whole client process's CPU time (user + system)
+  /// Voluntary context switches of the client process per 1,000 requests: how often it found
+  /// nothing to do and slept until the socket woke it. Each sleep costs a wake-up's latency,
+  /// which on loopback can weigh more than the client's CPU time (docs/benchmarks.md, section 4).
+  double sleeps_per_thousand = 0;
   bool connected = true;
   std::string failure;  ///< why the round could not run (no connection)
 };
@@ -74,6 +80,20 @@ inline double process_cpu_seconds() {
   ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
   return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
 }
+
+/// The process's voluntary context switches so far, all threads.
+inline double process_sleeps() {
+  rusage usage{};
+  ::getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_nvcsw);
+}
+
+/// What the window's edges read: CPU time and sleeps.
+struct process_reading {
+  double cpu_seconds = 0;
+  double sleeps = 0;
+  static process_reading now() { return {process_cpu_seconds(), process_sleeps()}; }
+};
 
 // An answer counts only when the server gave the reply the command asks for (a fallback's nil
 // in place of a GET's value is not a throughput).
@@ -155,7 +175,7 @@ round_result run_round(const workload& w, Make make, Prepare prepare, Close clos
   std::vector<detail::worker_stats> stats(static_cast<std::size_t>(w.coroutines));
   for (auto& s : stats) s.latency_ns.reserve(1 << 16);
   round_result out;
-  double cpu_from = 0, cpu_until = 0;
+  detail::process_reading from, to;
   clock_type::time_point measure_from, until;
   asio::steady_timer window_start(ctx), window_end(ctx);
 
@@ -171,9 +191,9 @@ round_result run_round(const workload& w, Make make, Prepare prepare, Close clos
         measure_from = clock_type::now() + std::chrono::duration_cast<clock_type::duration>(w.warm_up);
         until = measure_from + std::chrono::duration_cast<clock_type::duration>(w.measured);
         window_start.expires_at(measure_from);
-        window_start.async_wait([&](auto) { cpu_from = detail::process_cpu_seconds(); });
+        window_start.async_wait([&](auto) { from = detail::process_reading::now(); });
         window_end.expires_at(until);
-        window_end.async_wait([&](auto) { cpu_until = detail::process_cpu_seconds(); });
+        window_end.async_wait([&](auto) { to = detail::process_reading::now(); });
         detail::start_workers(ctx, svc, close, w, measure_from, until, stats);
       },
       asio::detached);
@@ -197,7 +217,11 @@ round_result run_round(const workload& w, Make make, Prepare prepare, Close clos
   out.p99_us = detail::percentile(latencies, 0.99);
   out.p999_us = detail::percentile(latencies, 0.999);
   out.max_us = detail::percentile(latencies, 1.0);
-  if (out.requests > 0) out.cpu_us_per_request = (cpu_until - cpu_from) * 1e6 / static_cast<double>(out.requests);
+  if (out.requests > 0) {
+    const auto requests = static_cast<double>(out.requests);
+    out.cpu_us_per_request = (to.cpu_seconds - from.cpu_seconds) * 1e6 / requests;
+    out.sleeps_per_thousand = (to.sleeps - from.sleeps) * 1e3 / requests;
+  }
   return out;
 }
 
