@@ -36,7 +36,10 @@ struct chain_threw {
     std::optional<fallback> own;
     if constexpr (resilience::absorbs_exception<fallback>) own.emplace(error_from_exception<fallback>(thrown));
     if constexpr (resilience::absorbs_exception<primary>) {
-      return Error::make_fallback_failed(error_from_exception<primary>(thrown), std::move(own), std::move(thrown));
+      // Read before `thrown` moves into the error: the order in which arguments are evaluated
+      // is unspecified.
+      auto primary_error = error_from_exception<primary>(thrown);
+      return Error::make_fallback_failed(std::move(primary_error), std::move(own), std::move(thrown));
     } else {
       return Error::make_response_rejected(std::move(own), std::move(thrown));
     }
