@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <string>
 #include <system_error>
+#include <type_traits>
 
 #include <boost/asio/associated_allocator.hpp>
 #include <boost/asio/associated_cancellation_slot.hpp>
@@ -39,19 +40,40 @@ struct out_of_memory_is_enomem {
 template <class Handler>
 using answer_to = detail::spawned_answer<result, out_of_memory_is_enomem, Handler>;
 
+int out_of_memory() { throw std::bad_alloc(); }
+
+template <class Handler>
+answer_to<Handler> answer_for(Handler handler) {
+  return {std::make_shared<std::optional<Handler>>(std::move(handler))};
+}
+
+using answer_here = std::integral_constant<detail::failed_spawn, detail::failed_spawn::answer_here>;
+using answer_posted = std::integral_constant<detail::failed_spawn, detail::failed_spawn::answer_posted>;
+
+/// spawn_answering with the spawn's coroutine made by `make`, the answer stored in `got`.
+template <class Where, class Make>
+void spawn(asio::io_context& ctx, Make make, std::optional<result>& got, int& answers) {
+  detail::spawn_answering<result, out_of_memory_is_enomem, Where::value>(
+      ctx.get_executor(), std::move(make), asio::bind_executor(ctx, [&](result r) {
+        ++answers;
+        got.emplace(r);
+      }));
+}
+
 TEST(spawned_answer, passes_the_coroutines_answer_on) {
   std::optional<result> got;
-  answer_to<std::function<void(result)>> answer{[&](result r) { got.emplace(r); }};
+  auto answer = answer_for(std::function<void(result)>([&](result r) { got.emplace(r); }));
   answer(nullptr, result(7));
   ASSERT_TRUE(got && got->has_value());
   EXPECT_EQ(**got, 7);
+  EXPECT_FALSE(answer.kept->has_value()) << "the handler is taken out to be answered";
 }
 
 // co_spawn passes a default-constructed result beside an exception: a default std::expected
 // holds a value, which must not reach the caller as an answer.
 TEST(spawned_answer, an_exception_beside_a_default_result_becomes_the_error) {
   std::optional<result> got;
-  answer_to<std::function<void(result)>> answer{[&](result r) { got.emplace(r); }};
+  auto answer = answer_for(std::function<void(result)>([&](result r) { got.emplace(r); }));
   answer(std::make_exception_ptr(std::bad_alloc()), result());
   ASSERT_TRUE(got.has_value());
   ASSERT_FALSE(got->has_value());
@@ -61,12 +83,48 @@ TEST(spawned_answer, an_exception_beside_a_default_result_becomes_the_error) {
 TEST(spawned_answer, a_coroutine_that_throws_completes_the_caller_with_the_error) {
   asio::io_context ctx;
   std::optional<result> got;
-  asio::co_spawn(
-      ctx, []() -> asio::awaitable<result> { throw std::bad_alloc(); },
-      answer_to<std::function<void(result)>>{[&](result r) { got.emplace(r); }});
+  int answers = 0;
+  spawn<answer_here>(ctx, [] { return []() -> asio::awaitable<result> { co_return out_of_memory(); }(); }, got, answers);
+  EXPECT_EQ(answers, 0) << "the coroutine throws when it runs";
   ctx.run();
-  ASSERT_TRUE(got.has_value());
+  ASSERT_EQ(answers, 1);
   ASSERT_FALSE(got->has_value());
+  EXPECT_EQ(got->error(), std::errc::not_enough_memory);
+}
+
+TEST(spawned_answer, a_coroutine_answers_the_caller) {
+  asio::io_context ctx;
+  std::optional<result> got;
+  int answers = 0;
+  spawn<answer_here>(ctx, [] { return []() -> asio::awaitable<result> { co_return 42; }(); }, got, answers);
+  ctx.run();
+  ASSERT_EQ(answers, 1);
+  EXPECT_EQ(got->value(), 42);
+}
+
+// The coroutine's frame cannot be allocated (`make`, not a coroutine itself, throws as a
+// coroutine's call does then): the handler, kept beside the spawn, is answered.
+TEST(spawned_answer, a_spawn_that_cannot_be_made_answers_the_caller_here) {
+  asio::io_context ctx;
+  std::optional<result> got;
+  int answers = 0;
+  spawn<answer_here>(
+      ctx, []() -> asio::awaitable<result> { throw std::bad_alloc(); }, got, answers);
+  ASSERT_EQ(answers, 1) << "answered before spawn_answering returned (from a stand-in handler)";
+  ASSERT_FALSE(got->has_value());
+  EXPECT_EQ(got->error(), std::errc::not_enough_memory);
+  EXPECT_EQ(ctx.run(), 0u) << "nothing left behind";
+}
+
+TEST(spawned_answer, from_an_initiation_a_spawn_that_cannot_be_made_answers_the_caller_posted) {
+  asio::io_context ctx;
+  std::optional<result> got;
+  int answers = 0;
+  spawn<answer_posted>(
+      ctx, []() -> asio::awaitable<result> { throw std::bad_alloc(); }, got, answers);
+  EXPECT_EQ(answers, 0) << "an initiation never completes its caller itself";
+  ctx.run();
+  ASSERT_EQ(answers, 1);
   EXPECT_EQ(got->error(), std::errc::not_enough_memory);
 }
 
@@ -77,7 +135,7 @@ TEST(spawned_answer, asio_sees_the_callers_executor_allocator_and_cancellation_s
   std::allocator<int> allocator;
   auto caller = asio::bind_cancellation_slot(
       signal.slot(), asio::bind_executor(strand, asio::bind_allocator(allocator, [](result) {})));
-  answer_to<decltype(caller)> answer{std::move(caller)};
+  auto answer = answer_for(std::move(caller));
   EXPECT_EQ(asio::get_associated_executor(answer), strand);
   EXPECT_EQ(asio::get_associated_cancellation_slot(answer), signal.slot());
   EXPECT_EQ(asio::get_associated_allocator(answer), allocator);

@@ -240,9 +240,9 @@ class fallback_service {
   template <class Form, class Handler>
   void spawn_fall_back(primary_result&& primary, request_type* request, Handler handler) {
     const auto executor = resilience::detail::completion_executor(handler, inner_);
-    asio::co_spawn(executor, fall_back_async<Form>(std::move(primary), request, true),
-                   resilience::detail::spawned_answer<result<Form>, fallback::detail::chain_threw<error_type>, Handler>{
-                       std::move(handler)});
+    resilience::detail::spawn_answering<result<Form>, fallback::detail::chain_threw<error_type>,
+                                        resilience::detail::failed_spawn::answer_here>(
+        executor, [&] { return fall_back_async<Form>(std::move(primary), request, true); }, std::move(handler));
   }
 
   auto call_inner(request_param& request) {

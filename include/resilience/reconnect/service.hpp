@@ -220,7 +220,9 @@ class basic_reconnect_service {
   template <class Handler>
   void start_call(const request_type& request, Handler handler) {
     auto held = state_->acquire();
-    if (!held) return spawn_call(request, std::nullopt, std::move(handler));
+    if (!held) {
+      return spawn_call<resilience::detail::failed_spawn::answer_posted>(request, std::nullopt, std::move(handler));
+    }
     auto caller_slot = asio::get_associated_cancellation_slot(handler);
     resilience::detail::cancellation_relay* relay =
         caller_slot.is_connected() ? &caller_slot.template emplace<resilience::detail::cancellation_relay>() : nullptr;
@@ -231,12 +233,13 @@ class basic_reconnect_service {
                                                     this, std::move(held), &request, relay, std::move(handler)}));
   }
 
-  template <class Handler>
+  // The loop in a coroutine: from the initiation when no connection is up, else from the first
+  // attempt's handler (`Where`: how a caller whose spawn failed is answered from there).
+  template <resilience::detail::failed_spawn Where, class Handler>
   void spawn_call(const request_type& request, std::optional<first_failure_type> first, Handler handler) {
     const auto executor = asio::get_associated_executor(handler, state_->executor());
-    asio::co_spawn(executor, call_from(request, std::move(first)),
-                   resilience::detail::spawned_answer<result_type, reconnect::detail::loop_threw<basic_reconnect_service>, Handler>{
-                       std::move(handler)});
+    resilience::detail::spawn_answering<result_type, reconnect::detail::loop_threw<basic_reconnect_service>, Where>(
+        executor, [&] { return call_from(request, std::move(first)); }, std::move(handler));
   }
 
   // Lends the request when the connection borrows it; otherwise copies it only if it may be

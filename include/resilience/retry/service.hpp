@@ -265,9 +265,11 @@ class basic_retry_service {
   void continue_after_first(const request_type& request, inner_result_type&& result, asio::cancellation_type asked,
                             Handler handler) {
     const auto executor = resilience::detail::completion_executor(handler, inner_);
-    asio::co_spawn(executor, call_from<sending::by_async_call>(request, first_outcome_type{std::move(result), asked}),
-                   resilience::detail::spawned_answer<result_type, retry::detail::loop_threw<basic_retry_service>, Handler>{
-                       std::move(handler)});
+    resilience::detail::spawn_answering<result_type, retry::detail::loop_threw<basic_retry_service>,
+                                        resilience::detail::failed_spawn::answer_here>(
+        executor,
+        [&] { return call_from<sending::by_async_call>(request, first_outcome_type{std::move(result), asked}); },
+        std::move(handler));
   }
 
   static constexpr bool borrows = resilience::detail::call_borrows_request<Inner>();

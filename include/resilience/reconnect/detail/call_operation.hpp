@@ -62,7 +62,7 @@ struct first_attempt {
     if (relay != nullptr) asio::get_associated_cancellation_slot(handler).clear();  // destroys the relay
     if (result) return answered(std::move(*result));
     // The loop decides what follows, in a coroutine.
-    service->spawn_call(*request,
+    service->template spawn_call<resilience::detail::failed_spawn::answer_here>(*request,
                         first_failure<typename Service::held_type, typename Service::service_error_type>{
                             std::move(held), std::move(result.error()), asked},
                         std::move(handler));
