@@ -238,6 +238,7 @@ class fallback_service {
 
   // An asynchronous chain after the inner's operation: the coroutine `call` awaits for it.
   template <class Form, class Handler>
+  [[gnu::noinline]]  // the failure path, kept out of the happy path it is called from (spawned_answer.hpp)
   void spawn_fall_back(primary_result&& primary, request_type* request, Handler handler) {
     const auto executor = resilience::detail::completion_executor(handler, inner_);
     resilience::detail::spawn_answering<result<Form>, fallback::detail::chain_threw<error_type>,

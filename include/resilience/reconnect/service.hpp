@@ -236,6 +236,7 @@ class basic_reconnect_service {
   // The loop in a coroutine: from the initiation when no connection is up, else from the first
   // attempt's handler (`Where`: how a caller whose spawn failed is answered from there).
   template <resilience::detail::failed_spawn Where, class Handler>
+  [[gnu::noinline]]  // the failure path, kept out of the happy path it is called from (spawned_answer.hpp)
   void spawn_call(const request_type& request, std::optional<first_failure_type> first, Handler handler) {
     const auto executor = asio::get_associated_executor(handler, state_->executor());
     resilience::detail::spawn_answering<result_type, reconnect::detail::loop_threw<basic_reconnect_service>, Where>(

@@ -262,6 +262,7 @@ class basic_retry_service {
   }
 
   template <class Handler>
+  [[gnu::noinline]]  // the failure path, kept out of the happy path it is called from (spawned_answer.hpp)
   void continue_after_first(const request_type& request, inner_result_type&& result, asio::cancellation_type asked,
                             Handler handler) {
     const auto executor = resilience::detail::completion_executor(handler, inner_);
