@@ -237,7 +237,9 @@ TEST(spawn_out_of_memory, reconnect_never_loses_its_caller_to_a_failed_allocatio
   sweep(
       [](asio::io_context& ctx, trap& t) {
         t.failing_call = 1;  // the first call connects
-        return reconnect_layer(ctx.get_executor()).wrap(trapping_connector{&t, ctx.get_executor()});
+        // Reconnects at once: the sweep waits for no backoff in real time.
+        return reconnect_layer(ctx.get_executor(), {.policy = backoff::fixed{0ms}})
+            .wrap(trapping_connector{&t, ctx.get_executor()});
       },
       [](asio::io_context& ctx, auto& svc) {
         const auto first = call_once(ctx, svc);
