@@ -203,19 +203,21 @@ if want redis; then
   start_redis
   throughput="$build_dir/redis/bench/resilience_redis_throughput"
   echo
-  echo "## Redis throughput: one connection, 64 coroutines, bare against the recommended stack, with and without its timeout"
+  echo "## Redis throughput: one connection, 64 (and 256) coroutines, bare against the recommended stack, with and without its timeout"
   echo
   echo "redis-server $(redis-server --version | cut -d' ' -f3 | cut -d= -f2) on 127.0.0.1:$redis_port (no persistence), started by this script; load average before: $(loadavg)"
   # Each request as async_call (the operation form, every layer an operation) for both mixes;
   # then as call (the coroutine form) for GET, each form against the bare connection in the same
-  # form; last, EVALs that make the server, not the client, the limit.
-  for run in get:operation setget:operation get:call eval:operation; do
-    mix=${run%%:*} form=${run##*:}
+  # form; then GET with 256 coroutines, enough that the client never waits for the server (it
+  # hardly sleeps, bare or not), so that the ratio measures what the layers cost; last, EVALs
+  # that make the server, not the client, the limit.
+  for run in get:operation:64 setget:operation:64 get:call:64 get:operation:256 eval:operation:64; do
+    IFS=: read -r mix form coroutines <<<"$run"
     echo
-    echo "\`$throughput --port $redis_port --mix $mix --form $form --coroutines 64 --compare $redis_rounds --seconds $redis_seconds --warmup $redis_warmup\`"
+    echo "\`$throughput --port $redis_port --mix $mix --form $form --coroutines $coroutines --compare $redis_rounds --seconds $redis_seconds --warmup $redis_warmup\`"
     echo
-    "$throughput" --port "$redis_port" --mix "$mix" --form "$form" --coroutines 64 --compare "$redis_rounds" \
-      --seconds "$redis_seconds" --warmup "$redis_warmup" | tee "$results/redis_throughput_${mix}_$form.txt" | sed -n '/^| mix/,$p'
+    "$throughput" --port "$redis_port" --mix "$mix" --form "$form" --coroutines "$coroutines" --compare "$redis_rounds" \
+      --seconds "$redis_seconds" --warmup "$redis_warmup" | tee "$results/redis_throughput_${mix}_${form}_$coroutines.txt" | sed -n '/^| mix/,$p'
   done
   echo
   echo "## Instructions per GET, counted by callgrind"
