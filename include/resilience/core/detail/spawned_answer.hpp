@@ -37,6 +37,14 @@ namespace resilience::detail {
 template <class Handler>
 using kept_handler = std::shared_ptr<std::optional<Handler>>;
 
+/// The kept handler, taken out to be answered; the block is left empty.
+template <class Handler>
+Handler take_kept(const kept_handler<Handler>& kept) {
+  Handler taken(std::move(**kept));
+  kept->reset();
+  return taken;
+}
+
 template <class Result, class OnThrow, class Handler>
 struct spawned_answer {
   kept_handler<Handler> kept;
@@ -45,9 +53,7 @@ struct spawned_answer {
 
   void operator()(std::exception_ptr thrown, Result result) {
     if (thrown) result = Result(std::unexpect, OnThrow{}(std::move(thrown)));
-    Handler answered(std::move(**kept));
-    kept->reset();
-    std::move(answered)(std::move(result));
+    take_kept(kept)(std::move(result));
   }
 };
 
@@ -89,9 +95,7 @@ void spawn_answering(const Executor& executor, Make&& make, Handler handler) {
     asio::co_spawn(executor, make(), answer{kept});
   } catch (...) {
     if (!kept->has_value()) throw;  // the caller was answered inline, and its handler threw
-    Handler h(std::move(**kept));
-    kept->reset();
-    answer_failure(std::move(h));
+    answer_failure(take_kept(kept));
   }
 }
 
