@@ -208,9 +208,9 @@ if want redis; then
   echo "redis-server $(redis-server --version | cut -d' ' -f3 | cut -d= -f2) on 127.0.0.1:$redis_port (no persistence), started by this script; load average before: $(loadavg)"
   # Each request as async_call (the operation form, every layer an operation) for both mixes;
   # then as call (the coroutine form) for GET, each form against the bare connection in the same
-  # form; then GET with 256 coroutines, enough that the client never waits for the server (it
-  # hardly sleeps, bare or not), so that the ratio measures what the layers cost; last, EVALs
-  # that make the server, not the client, the limit.
+  # form; then GET with 256 coroutines, enough that the client hardly ever waits for the server (it
+  # sleeps less than twice per 1,000 requests, bare or not), so that the ratio measures what the
+  # layers cost; last, EVALs that make the server, not the client, the limit.
   for run in get:operation:64 setget:operation:64 get:call:64 get:operation:256 eval:operation:64; do
     IFS=: read -r mix form coroutines <<<"$run"
     echo
