@@ -223,14 +223,13 @@ class basic_reconnect_service {
     if (!held) {
       return spawn_call<resilience::detail::failed_spawn::answer_posted>(request, std::nullopt, std::move(handler));
     }
-    auto caller_slot = asio::get_associated_cancellation_slot(handler);
-    resilience::detail::cancellation_relay* relay =
-        caller_slot.is_connected() ? &caller_slot.template emplace<resilience::detail::cancellation_relay>() : nullptr;
-    auto relayed = relay != nullptr ? relay->slot() : asio::cancellation_slot();
-    auto& connection = held->connection;
-    connection.async_call(request, asio::bind_cancellation_slot(
-                                       relayed, reconnect::detail::first_attempt<basic_reconnect_service, Handler>{
-                                                    this, std::move(held), &request, relay, std::move(handler)}));
+    resilience::detail::start_relayed(handler, [&](resilience::detail::cancellation_relay* relay) {
+      auto& connection = held->connection;
+      connection.async_call(request, asio::bind_cancellation_slot(
+                                         resilience::detail::relayed_slot(relay),
+                                         reconnect::detail::first_attempt<basic_reconnect_service, Handler>{
+                                             this, std::move(held), &request, relay, std::move(handler)}));
+    });
   }
 
   // The loop in a coroutine: from the initiation when no connection is up, else from the first

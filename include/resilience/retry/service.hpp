@@ -219,18 +219,11 @@ class basic_retry_service {
   template <class Handler>
   void start_call(const request_type& request, Handler handler) {
     state_->deposit();
-    auto caller_slot = asio::get_associated_cancellation_slot(handler);
-    resilience::detail::cancellation_relay* relay =
-        caller_slot.is_connected() ? &caller_slot.template emplace<resilience::detail::cancellation_relay>() : nullptr;
-    auto relayed = relay != nullptr ? relay->slot() : asio::cancellation_slot();
-    try {
-      inner_.async_call(request, asio::bind_cancellation_slot(relayed, retry::detail::first_attempt<basic_retry_service, Handler>{
-                                                                            this, &request, relay, std::move(handler)}));
-    } catch (...) {
-      // Not started (Asio's rule for an initiation that throws): the caller's slot is left as found.
-      if (relay != nullptr) caller_slot.clear();
-      throw;
-    }
+    resilience::detail::start_relayed(handler, [&](resilience::detail::cancellation_relay* relay) {
+      inner_.async_call(request, asio::bind_cancellation_slot(resilience::detail::relayed_slot(relay),
+                                                              retry::detail::first_attempt<basic_retry_service, Handler>{
+                                                                  this, &request, relay, std::move(handler)}));
+    });
   }
 
   // The first attempt's answer, on the caller's executor: kept, it completes the caller here;

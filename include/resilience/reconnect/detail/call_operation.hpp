@@ -58,8 +58,7 @@ struct first_attempt {
 
   template <class ConnectionResult>
   void operator()(ConnectionResult&& result) {  // by reference: see retry's first_attempt
-    const auto asked = relay != nullptr ? relay->asked() : asio::cancellation_type::none;
-    if (relay != nullptr) asio::get_associated_cancellation_slot(handler).clear();  // destroys the relay
+    const auto asked = resilience::detail::leave_relay(relay, handler);
     if (result) return answered(std::move(*result));
     // The loop decides what follows, in a coroutine.
     service->template spawn_call<resilience::detail::failed_spawn::answer_here>(*request,
@@ -71,7 +70,7 @@ struct first_attempt {
   // A success lent up by a connection that is a stack of its own (core/detail/response_path.hpp).
   template <class Response>
   void take_response(resilience::detail::response_tag, Response&& response) {
-    if (relay != nullptr) asio::get_associated_cancellation_slot(handler).clear();
+    resilience::detail::leave_relay(relay, handler);
     answered(std::move(response));
   }
 

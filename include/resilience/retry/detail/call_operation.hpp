@@ -67,16 +67,14 @@ struct first_attempt {
   // this parameter); every stand-in handler takes it so.
   template <class InnerResult>
   void operator()(InnerResult&& result) {
-    const auto asked = relay != nullptr ? relay->asked() : asio::cancellation_type::none;
-    if (relay != nullptr) asio::get_associated_cancellation_slot(handler).clear();  // destroys the relay
+    const auto asked = resilience::detail::leave_relay(relay, handler);
     service->first_answered(*request, std::move(result), asked, std::move(handler));
   }
 
   // A success lent up by an inner stack of ours (core/detail/response_path.hpp).
   template <class Response>
   void take_response(resilience::detail::response_tag, Response&& response) {
-    const auto asked = relay != nullptr ? relay->asked() : asio::cancellation_type::none;
-    if (relay != nullptr) asio::get_associated_cancellation_slot(handler).clear();
+    const auto asked = resilience::detail::leave_relay(relay, handler);
     service->first_succeeded(*request, std::move(response), asked, std::move(handler));
   }
 };
