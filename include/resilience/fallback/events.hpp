@@ -44,7 +44,8 @@ struct event {
   event_kind kind;
   std::string_view name;  ///< `config::name`, stored once in the service's shared state
   std::chrono::steady_clock::time_point timestamp;
-  strategy_id strategy;  ///< for `applied` and `failed`; empty kind otherwise
+  strategy_id strategy;  ///< for `applied` and `failed`; empty kind otherwise, and for a `failed`
+                         ///< in which no strategy ran (the caller cancelled before a backup began)
 };
 
 /// Called synchronously, on the thread of the call, possibly from several threads at once.

@@ -13,10 +13,14 @@
 
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_type.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
+#include <boost/asio/this_coro.hpp>
 
 #include <resilience/core/async_service.hpp>
+#include <resilience/core/detail/cancellation_relay.hpp>
 #include <resilience/core/detail/completion_executor.hpp>
 #include <resilience/core/service.hpp>
 #include <resilience/fallback/detail/call_operation.hpp>
@@ -153,7 +157,12 @@ class fallback_service {
     auto primary = co_await call_inner(request);
     auto decided = after_primary<Form>(primary, kept.get(request), borrows);
     if constexpr (async_chain) {
-      if (!decided) co_return co_await fall_back_async<Form>(std::move(primary), kept.get(request), borrows);
+      if (!decided) {
+        // Read without suspending; awaiting the chain of a cancelled coroutine would throw.
+        const auto cancellation = co_await asio::this_coro::cancellation_state;
+        if (cancellation.cancelled() != asio::cancellation_type::none) co_return chain_not_started<Form>(std::move(primary));
+        co_return co_await fall_back_async<Form>(std::move(primary), kept.get(request), borrows);
+      }
     }
     co_return std::move(*decided);
   }
@@ -212,6 +221,16 @@ class fallback_service {
     }
   }
 
+  // The caller asked to cancel before an asynchronous chain began: none of it starts. The
+  // fallback fails as a chain stopped by cancellation does (detail/chain.hpp), no strategy named.
+  template <class Form>
+  result<Form> chain_not_started(primary_result&& primary) const {
+    using failure = typename Chain::template failure_type<request_type, primary_error_type>;
+    using outcome = typename Chain::template outcome<response_type, request_type, primary_error_type>;
+    return conclude<Form>(outcome{std::unexpected(fallback::detail::cancelled_failure<failure>()), {}},
+                          std::move(primary));
+  }
+
   // The asynchronous chain, after `after_primary` decided to fall back.
   template <class Form>
   asio::awaitable<result<Form>> fall_back_async(primary_result primary, request_type* request, bool lent) const {
@@ -225,13 +244,22 @@ class fallback_service {
     return {request, primary ? nullptr : &primary.error(), lent};
   }
 
-  // The asynchronous operation's start: the inner's operation, with the stand-in.
+  // The asynchronous operation's start: the inner's operation, with the stand-in. Before an
+  // asynchronous chain, the stand-in must know whether the caller asked to cancel meanwhile (a
+  // primary may ignore it and fail): the caller's cancellation is relayed and remembered then.
   template <class Form, class CompletionToken>
   auto initiate(const request_type& request, CompletionToken&& token) {
     return asio::async_initiate<CompletionToken, void(result<Form>)>(
         [this](auto handler, const request_type* r) {
-          inner_.async_call(*r, fallback::detail::primary_answered<fallback_service, Form, decltype(handler)>{
-                                    this, r, std::move(handler)});
+          using stand_in = fallback::detail::primary_answered<fallback_service, Form, decltype(handler)>;
+          if constexpr (async_chain) {
+            resilience::detail::start_relayed(handler, [&](resilience::detail::cancellation_relay* relay) {
+              inner_.async_call(*r, asio::bind_cancellation_slot(resilience::detail::relayed_slot(relay),
+                                                                 stand_in{this, r, relay, std::move(handler)}));
+            });
+          } else {
+            inner_.async_call(*r, stand_in{this, r, nullptr, std::move(handler)});
+          }
         },
         token, &request);
   }

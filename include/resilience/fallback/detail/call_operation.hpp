@@ -8,15 +8,20 @@
 //
 // The stand-in forwards the caller's associated executor, allocator and cancellation slot
 // (core/detail/forwarding_associator.hpp): the inner operation completes it on the caller's
-// executor, never inside `async_call`, so it may complete the caller directly; and the caller's
-// cancellation goes straight to the inner operation, with nothing in between.
+// executor, never inside `async_call`, so it may complete the caller directly; and, with a
+// synchronous chain, the caller's cancellation goes straight to the inner operation, with nothing
+// in between. Before an asynchronous chain, a relay in the caller's slot passes it on and
+// remembers it: a caller who asked to cancel while the primary ran (a primary may ignore it and
+// fail) gets no backup started, as in `call`.
 #include <exception>
 #include <expected>
 #include <optional>
 #include <utility>
 
 #include <boost/asio/associator.hpp>
+#include <boost/asio/cancellation_type.hpp>
 
+#include <resilience/core/detail/cancellation_relay.hpp>
 #include <resilience/core/detail/forwarding_associator.hpp>
 #include <resilience/core/detail/response_path.hpp>
 #include <resilience/core/detail/spawned_answer.hpp>
@@ -52,13 +57,17 @@ template <class Service, class Form, class Handler>
 struct primary_answered {
   Service* service;
   const typename Service::request_type* request;  // lent by the caller until its handler runs
+  // In the caller's slot while the primary runs, before an asynchronous chain only; else null.
+  resilience::detail::cancellation_relay* relay;
   Handler handler;
 
   void operator()(typename Service::primary_result&& primary) {  // by reference: see retry's first_attempt
+    const bool cancelled = leave_callers_slot();
     // The caller lends its request until completion: the strategies read it, never a copy.
     auto* lent = const_cast<typename Service::request_type*>(request);
     auto decided = service->template after_primary<Form>(primary, lent, true);
     if constexpr (Service::async_chain) {
+      if (!decided && cancelled) decided.emplace(service->template chain_not_started<Form>(std::move(primary)));
       if (!decided) return service->template spawn_fall_back<Form>(std::move(primary), lent, std::move(handler));
     }
     std::move(handler)(std::move(*decided));
@@ -69,9 +78,20 @@ struct primary_answered {
   template <class Response>
   void take_response(resilience::detail::response_tag, Response&& response) {
     if constexpr (Service::keeps_every_response) {
+      leave_callers_slot();
       service->template answer_success<Form>(std::move(response), std::move(handler));
     } else {
       (*this)(typename Service::primary_result(std::in_place, std::move(response)));
+    }
+  }
+
+  // Takes the relay out of the caller's slot (the spawned chain, if any, puts its own there):
+  // whether the caller asked to cancel while the primary ran.
+  bool leave_callers_slot() {
+    if constexpr (Service::async_chain) {
+      return resilience::detail::leave_relay(relay, handler) != asio::cancellation_type::none;
+    } else {
+      return false;
     }
   }
 };

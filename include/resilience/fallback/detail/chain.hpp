@@ -4,7 +4,9 @@
 //
 // When every strategy fails, the chain fails with the last strategy's failure (earlier failures
 // are dropped: they only decided that the next strategy runs). Its error type is therefore the
-// last strategy's. A cancelled call stops the chain at the first failure after cancellation.
+// last strategy's. A cancelled call stops the chain at the first failure after cancellation
+// (and an asynchronous chain does not begin when the caller cancelled during the primary call:
+// the service's `chain_not_started`).
 #include <array>
 #include <cstddef>
 #include <exception>
