@@ -153,6 +153,19 @@ TEST_F(fallback_async_operation, an_inner_operation_throwing_at_initiation_throw
   EXPECT_FALSE(completed);
 }
 
+TEST_F(fallback_async_operation, before_an_asynchronous_chain_an_initiation_that_throws_leaves_the_callers_slot_as_found) {
+  auto svc = fallback_layer(failing_backup_fn()).wrap(primary());
+  svc.inner().record().throw_at_initiation = true;
+  asio::cancellation_signal signal;
+  const std::string request = "k";
+  bool completed = false;
+  EXPECT_THROW(svc.async_call(request, asio::bind_cancellation_slot(signal.slot(), [&](auto) { completed = true; })),
+               std::runtime_error);
+  EXPECT_FALSE(signal.slot().has_handler());
+  ctx.run();
+  EXPECT_FALSE(completed);
+}
+
 TEST_F(fallback_async_operation, a_fallback_over_a_fallback_calls_the_inner_ones_operation) {
   const auto layers = layer_stack(fallback_layer(fallback::value(std::string("outer"))), fallback_layer(failing_backup_fn()));
   auto svc = layers.wrap(primary());

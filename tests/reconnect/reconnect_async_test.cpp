@@ -1,7 +1,10 @@
 // reconnect's call as an asynchronous operation (core/async_service.hpp), offered over a
 // connection that offers one: the happy path is the connection's own operation; failures,
 // reconnection, replay and the caller's cancellation behave exactly as through `call`.
+#include <stdexcept>
+
 #include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/deferred.hpp>
 
@@ -104,6 +107,23 @@ TEST_F(reconnect_async_test, the_callers_cancellation_reaches_the_connection_and
   EXPECT_TRUE(is_cancellation(*slot->value().error().service_error()));
   EXPECT_EQ(svc.generation(), 1u);
   EXPECT_EQ(svc.replays(), 0u);
+}
+
+TEST_F(reconnect_async_test, a_connection_operation_that_throws_at_initiation_propagates_and_frees_the_callers_slot) {
+  auto svc = make_async_service();
+  ASSERT_TRUE(async_call(svc, "a"));  // connects
+  backend->async_call_throws = 1;
+  asio::cancellation_signal signal;
+  const std::string request = "b";
+  bool completed = false;
+  EXPECT_THROW(svc.async_call(request, asio::bind_cancellation_slot(signal.slot(), asio::bind_executor(ctx, [&](result_type) {
+                                                                      completed = true;
+                                                                    }))),
+               std::runtime_error);
+  EXPECT_FALSE(signal.slot().has_handler()) << "not started: the caller's slot is left as it was found";
+  time.run_until_idle();
+  EXPECT_FALSE(completed);
+  EXPECT_EQ(svc.generation(), 1u);
 }
 
 // The timeout binds its own slot to reconnect's operation: at the deadline the request in

@@ -50,6 +50,7 @@ struct backend_state {
   std::vector<testing::manual_clock::time_point> probe_times;
   std::vector<std::uint64_t> closed;             // ids of connections told to close, in order
   std::uint64_t async_calls = 0;                 // calls started through async_call
+  std::uint32_t async_call_throws = 0;           // this many next async_call initiations throw
 };
 
 /// What a connection's calls wait on while its peer is silent: nothing answers until the
@@ -168,6 +169,10 @@ class async_fake_connection : public closable_fake_connection {
   auto async_call(const std::string& request, Token&& token) {
     return asio::async_initiate<Token, void(result_type)>(
         [this](auto handler, const std::string* r) {
+          if (state()->async_call_throws > 0) {
+            --state()->async_call_throws;
+            throw std::runtime_error("initiation exploded");
+          }
           ++state()->async_calls;
           auto executor = asio::get_associated_executor(handler);
           auto slot = asio::get_associated_cancellation_slot(handler);
