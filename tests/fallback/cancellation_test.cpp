@@ -185,6 +185,7 @@ class fallback_cancellation_during_primary : public ::testing::TestWithParam<dea
   asio::io_context ctx;
   deaf_primary primary{ctx};
   asio::cancellation_signal signal;
+  const std::string request = "k";  // lent to every call until it completes
 
  private:
   template <class Service>
@@ -194,7 +195,7 @@ class fallback_cancellation_during_primary : public ::testing::TestWithParam<dea
   template <class Service>
   answer_of<Service> answer_through(Service svc, std::optional<std::string>& thrown) {
     answer_of<Service> out;
-    asio::co_spawn(ctx, svc.call("k"), asio::bind_cancellation_slot(signal.slot(), [&](std::exception_ptr e, auto r) {
+    asio::co_spawn(ctx, svc.call(request), asio::bind_cancellation_slot(signal.slot(), [&](std::exception_ptr e, auto r) {
                      if (e) {
                        thrown = "exception";
                        return;
@@ -208,9 +209,9 @@ class fallback_cancellation_during_primary : public ::testing::TestWithParam<dea
   template <class Service>
   answer_of<Service> answer_through_operation(Service svc) {
     answer_of<Service> out;
-    svc.async_call(std::string("k"), asio::bind_cancellation_slot(signal.slot(), asio::bind_executor(ctx, [&](auto r) {
-                                                                  out.emplace(std::move(r));
-                                                                })));
+    svc.async_call(request, asio::bind_cancellation_slot(signal.slot(), asio::bind_executor(ctx, [&](auto r) {
+                                                         out.emplace(std::move(r));
+                                                       })));
     cancel_then_fail();
     return out;
   }
@@ -286,7 +287,8 @@ TEST(fallback_cancellation, without_cancellation_the_same_primary_is_backed_up) 
                co_return "backup";
              })).wrap(primary);
   std::optional<std::expected<std::string, decltype(svc)::error_type>> out;
-  svc.async_call(std::string("k"), asio::bind_executor(ctx, [&](auto r) { out.emplace(std::move(r)); }));
+  const std::string request = "k";  // lent until the call completes
+  svc.async_call(request, asio::bind_executor(ctx, [&](auto r) { out.emplace(std::move(r)); }));
   ctx.poll();
   primary.open_gate();
   ctx.restart();
