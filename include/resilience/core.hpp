@@ -3,6 +3,7 @@
 #include <resilience/core/any_service.hpp>
 #include <resilience/core/async_service.hpp>
 #include <resilience/core/async_call.hpp>
+#include <resilience/core/attempts.hpp>
 #include <resilience/core/cancellation.hpp>
 #include <resilience/core/delivery.hpp>
 #include <resilience/core/error.hpp>

@@ -67,6 +67,49 @@ TEST_F(retry_predicates, an_inner_retry_layers_error_is_not_retried_by_default) 
   EXPECT_EQ(s->times.size(), 2u);  // 2 × 2 had the outer layer retried
 }
 
+// A reconnect episode that gave up is not repeated by default: each retry would start a fresh
+// episode, whose schedule begins again (tests/composition/retry_reconnect_test.cpp measures it).
+class retry_over_a_give_up : public retry_predicates, public ::testing::WithParamInterface<reconnect::errc> {
+ protected:
+  using reconnect_error = reconnect::error<std::error_code, std::error_code>;
+  std::shared_ptr<script<reconnect_error>> gave_up = std::make_shared<script<reconnect_error>>();
+  scripted_service<reconnect_error> reconnecting{gave_up};
+
+  void SetUp() override {
+    gave_up->answers = {std::unexpected(reconnect_error::of_kind(GetParam(), request_fate::not_sent, 3)), "ok"};
+  }
+};
+
+TEST_P(retry_over_a_give_up, is_not_retried_by_default) {
+  auto r = call(test_layer(exact()).wrap(reconnecting));
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().reason(), retry::errc::not_retryable);
+  EXPECT_EQ(r.error().cause().kind(), GetParam());
+  EXPECT_EQ(gave_up->times.size(), 1u);
+}
+
+TEST_P(retry_over_a_give_up, is_retried_when_retry_if_selects_it) {
+  auto svc = test_layer(exact()).retry_if([](const reconnect_error&) { return true; }).wrap(reconnecting);
+  EXPECT_EQ(call(svc).value(), "ok");
+  EXPECT_EQ(gave_up->times.size(), 2u);
+}
+
+INSTANTIATE_TEST_SUITE_P(reconnect_gave_up, retry_over_a_give_up,
+                         ::testing::Values(reconnect::errc::max_attempts_exceeded, reconnect::errc::connect_failed),
+                         [](const auto& info) {
+                           return info.param == reconnect::errc::max_attempts_exceeded ? std::string("max_attempts_exceeded")
+                                                                                       : std::string("connect_failed");
+                         });
+
+TEST_F(retry_predicates, reconnects_other_failures_are_retried_by_default) {
+  using reconnect_error = reconnect::error<std::error_code, std::error_code>;
+  auto waited = std::make_shared<script<reconnect_error>>();
+  waited->answers = {std::unexpected(reconnect_error::of_kind(reconnect::errc::connection_wait_timeout, request_fate::not_sent)),
+                     "ok"};
+  EXPECT_EQ(call(test_layer(exact()).wrap(scripted_service<reconnect_error>{waited})).value(), "ok");
+  EXPECT_EQ(waited->times.size(), 2u);
+}
+
 TEST_F(retry_predicates, a_response_retry_response_if_rejects_is_retried) {
   s->answers = {"busy", "busy", "ok"};
   auto svc = test_layer(exact()).retry_response_if([](const std::string& r) { return r == "busy"; }).wrap(inner);

@@ -4,6 +4,7 @@
 
 #include <boost/system/error_code.hpp>
 
+#include <resilience/core/attempts.hpp>
 #include <resilience/core/cancellation.hpp>
 #include <resilience/core/delivery.hpp>
 #include <resilience/core/service_fn.hpp>
@@ -125,6 +126,20 @@ TEST(timeout_error, a_call_refused_before_the_inner_service_had_it_was_never_sen
   using error = timeout::error<app_error>;
   EXPECT_TRUE(never_sent(error::from_code(make_error_code(timeout::errc::elapsed), false)));
   EXPECT_FALSE(never_sent(error::from_code(make_error_code(timeout::errc::elapsed))));
+}
+
+/// An error type that says whether a layer below ran out of its attempts, as reconnect's does.
+struct exhausting_error {
+  bool exhausted;
+  bool attempts_exhausted() const noexcept { return exhausted; }
+};
+
+TEST(timeout_error, an_inner_error_that_ran_out_of_attempts_says_so_through_the_timeout) {
+  using error = timeout::error<exhausting_error>;
+  EXPECT_TRUE(attempts_exhausted(error::from_inner(exhausting_error{true})));
+  EXPECT_FALSE(attempts_exhausted(error::from_inner(exhausting_error{false})));
+  EXPECT_FALSE(attempts_exhausted(error::from_code(make_error_code(timeout::errc::elapsed))))
+      << "a deadline is the timeout's own answer, not a layer below giving up";
 }
 
 }  // namespace

@@ -117,6 +117,11 @@ class error {
   bool may_have_been_applied() const noexcept { return fate_ == request_fate::may_have_been_applied; }
   /// Connect attempts made by the episode that failed (max_attempts_exceeded, connect_failed).
   std::uint32_t attempts() const noexcept { return attempts_; }
+  /// The episode gave up (max_attempts_exceeded, connect_failed): a retry of the call would
+  /// start a fresh one (core/attempts.hpp).
+  bool attempts_exhausted() const noexcept {
+    return kind_ == errc::max_attempts_exceeded || kind_ == errc::connect_failed;
+  }
 
   bool is_service_error() const noexcept { return kind_ == errc::service_error; }
   /// The service's own error: passed through, the broken-connection error of a call not

@@ -28,7 +28,8 @@ class basic_retry_layer {
   explicit basic_retry_layer(retry::config config = {}) : config_(checked(std::move(config))) {}
 
   /// Which errors are worth another attempt: `bool(const Error&)`. Default: every error but a
-  /// cancellation and an inner retry layer's error. Cancellations are never retried, whatever
+  /// cancellation, an inner retry layer's error and one that says a layer below ran out of its
+  /// attempts (reconnect gave up: core/attempts.hpp). Cancellations are never retried, whatever
   /// it says. Giving it vouches for the errors it selects when they do not tell the request's
   /// fate (see docs/retry.md).
   template <class F>

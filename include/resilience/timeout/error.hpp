@@ -14,6 +14,7 @@
 #include <utility>
 #include <variant>
 
+#include <resilience/core/attempts.hpp>
 #include <resilience/core/cancellation.hpp>
 #include <resilience/core/delivery.hpp>
 #include <resilience/core/describe.hpp>
@@ -142,6 +143,12 @@ class error {
   bool never_sent() const noexcept {
     if (const Inner* e = std::get_if<0>(&value_)) return resilience::never_sent(*e);
     return !sent_;
+  }
+
+  /// The inner error says a layer below ran out of its attempts (core/attempts.hpp).
+  bool attempts_exhausted() const noexcept {
+    const Inner* e = std::get_if<0>(&value_);
+    return e != nullptr && resilience::attempts_exhausted(*e);
   }
 
  private:

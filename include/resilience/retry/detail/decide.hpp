@@ -12,6 +12,7 @@
 
 #include <resilience/backoff/policy.hpp>
 #include <resilience/backoff/random.hpp>
+#include <resilience/core/attempts.hpp>
 #include <resilience/core/cancellation.hpp>
 #include <resilience/core/delivery.hpp>
 #include <resilience/retry/error.hpp>
@@ -126,12 +127,13 @@ class fate_record {
   rank worst_ = rank::not_sent;
 };
 
-/// The default `retry_if`: every error but a cancellation and an inner retry layer's error
-/// (retried again, attempts would multiply: Finagle marks such failures non-retryable).
+/// The default `retry_if`: every error but a cancellation, an inner retry layer's error and an
+/// error that says a layer below ran out of its own attempts (reconnect gave up): retried again,
+/// such attempts would multiply (Finagle marks failures of this kind non-retryable).
 struct retry_transient_errors {
   template <class Error>
   bool operator()(const Error& e) const noexcept {
-    return !is_retry_error<Error> && !is_cancellation(e);
+    return !is_retry_error<Error> && !is_cancellation(e) && !resilience::attempts_exhausted(e);
   }
 };
 
